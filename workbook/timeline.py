@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass, field
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 COMPENSATION_PREFIXES = ("cancel_", "refund", "undo_", "release_", "compensate_")
 
@@ -150,7 +150,19 @@ def _innermost(failure) -> str:
     return failure.message
 
 
-async def fetch_timeline(client: Client, workflow_id: str, run_id: str | None = None) -> Timeline:
+def root_cause(error: BaseException) -> str:
+    """The same for a Python exception chain (e.g. a WorkflowFailureError)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return getattr(error, "message", None) or str(error)
+
+
+async def timeline_of(handle: WorkflowHandle) -> Timeline:
     """Read a workflow's history from the server and turn it into a Timeline."""
-    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    return timeline_from_events(workflow_id, history.events)
+    history = await handle.fetch_history()
+    return timeline_from_events(handle.id, history.events)
+
+
+async def fetch_timeline(client: Client, workflow_id: str, run_id: str | None = None) -> Timeline:
+    """The Timeline of a workflow by id (its latest run unless run_id is given)."""
+    return await timeline_of(client.get_workflow_handle(workflow_id, run_id=run_id))

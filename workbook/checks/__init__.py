@@ -1,0 +1,279 @@
+"""The exercise checks: each proves one outcome on the travel world and in Temporal's
+event history, and when it fails it says what it saw and what to try.
+
+One definition serves everyone: `workbook check` prints the verdicts for a student,
+`workbook verify` proves every exercise for an instructor, and pytest runs the same
+checks in CI. A suite lives in ``workbook/checks/exNN.py`` as ``suite = Suite(...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.worker import Worker
+
+from workbook import world
+from workbook.audit import AuditReport, audit, dollars
+from workbook.explain import explain_exception, explain_workflow_error, no_worker_message
+from workbook.loader import exercise_dir, loaded
+from workbook.timeline import Timeline, root_cause, timeline_of
+from workbook.trips import TripRequest, example_trip
+
+CHECK_TIMEOUT = 60.0  # real seconds; a healthy check takes well under one
+RESULT_TIMEOUT = 20.0  # real seconds to wait for one workflow's result
+
+
+class CheckFailed(AssertionError):
+    """What the check saw, in plain words, and what to try."""
+
+
+def expect(condition: object, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
+def arrow(names: list[str]) -> str:
+    return " → ".join(names) if names else "(nothing)"
+
+
+@dataclass
+class Outcome:
+    """Everything one workflow run left behind."""
+
+    trip: TripRequest
+    status: str  # Completed, Failed, TimedOut, ...
+    timeline: Timeline
+    result: object = None
+    error: str = ""  # the root cause when it failed
+    report: AuditReport = field(default_factory=AuditReport)
+
+    def describe_orphans(self) -> str:
+        parts = [f"{o.kind} {o.id}" for o in self.report.reservations]
+        if self.report.charges:
+            parts.append(f"{dollars(self.report.charged_cents)} charged")
+        return ", ".join(parts)
+
+
+@dataclass
+class Check:
+    name: str
+    title: str
+    run: Callable[["Lab"], Awaitable[None]]
+
+
+@dataclass
+class CheckResult:
+    name: str
+    title: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class Suite:
+    exercise: str  # "03"
+    title: str
+    uses_temporal: bool = True
+    checks: list[Check] = field(default_factory=list)
+
+    def check(self, title: str):
+        """Decorator: register ``async def name(lab)`` as a check with a plain title."""
+
+        def register(fn):
+            self.checks.append(Check(fn.__name__, title, fn))
+            return fn
+
+        return register
+
+
+def load_suite(exercise: str | int) -> Suite:
+    number = exercise_dir(exercise).name[:2]
+    return importlib.import_module(f"workbook.checks.ex{number}").suite
+
+
+class Lab:
+    """What a check works with: the exercise's modules, a client, a fresh world."""
+
+    def __init__(self, modules, client: Client | None):
+        self.modules = modules
+        self.client = client
+        self._trips = 0
+
+    @property
+    def source(self) -> str:
+        path = self.modules.folder / "workflow.py"
+        return path.read_text() if path.exists() else ""
+
+    def trip(self, **changes) -> TripRequest:
+        """The example trip, with a fresh id, and with ``changes`` applied."""
+        self._trips += 1
+        return example_trip(f"check-{self._trips}-{uuid.uuid4().hex[:6]}", **changes)
+
+    def worker(self, task_queue: str) -> Worker:
+        """The learner's own worker (their registrations, their executor), on a private
+        task queue, set to fail a broken workflow at once instead of retrying forever."""
+        create_worker = getattr(self.modules.worker, "create_worker", None)
+        expect(create_worker, "worker.py has no create_worker(client) function: did you rename it?")
+        # Built on a throwaway queue and never run: we only read its configuration.
+        config = create_worker(self.client, task_queue=f"{task_queue}-as-written").config()
+        workflow_class = self.modules.workflow.BookTripWorkflow
+        expect(
+            workflow_class in config.get("workflows", []),
+            "BookTripWorkflow is not registered on the worker: add it to workflows=[...] "
+            "in worker.py's create_worker().",
+        )
+        config.update(task_queue=task_queue, workflow_failure_exception_types=[Exception])
+        return Worker(**config)
+
+    async def book(self, trip: TripRequest) -> Outcome:
+        """Run the exercise's workflow for ``trip`` on the learner's worker."""
+        task_queue = f"check-{uuid.uuid4()}"
+        async with self.worker(task_queue):
+            handle = await self.client.start_workflow(
+                self.modules.workflow.BookTripWorkflow.run,
+                trip,
+                id=trip.trip_id,
+                task_queue=task_queue,
+                execution_timeout=timedelta(minutes=30),
+            )
+            result, error, code_error = None, "", None
+            try:
+                result = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+            except WorkflowFailureError as failure:
+                error = root_cause(failure)
+                code_error = _workflow_code_error(failure)
+            except asyncio.TimeoutError:
+                raise CheckFailed(no_worker_message(task_queue)) from None
+            timeline = await timeline_of(handle)
+        if code_error is not None:
+            raise CheckFailed(explain_workflow_error(code_error.type or "", code_error.message, self.source))
+        return Outcome(trip, timeline.status, timeline, result, error, audit())
+
+
+def _workflow_code_error(failure: WorkflowFailureError) -> ApplicationError | None:
+    """The error, if the workflow failed because of its own code rather than because an
+    activity failed and the saga re-raised it."""
+    cause = failure.cause
+    chain = []
+    while cause is not None:
+        chain.append(cause)
+        cause = cause.__cause__
+    if any(isinstance(c, ActivityError) for c in chain):
+        return None
+    first = chain[0] if chain else None
+    return first if isinstance(first, ApplicationError) else None
+
+
+async def run_suite(suite: Suite, folder: Path, client: Client | None) -> list[CheckResult]:
+    """Run every check of ``suite`` against ``folder``, each on a fresh travel world."""
+    saved_db = os.environ.get(world.DB_ENV_VAR)
+    # Activity failures are the point of most checks: the SDK's warnings about them
+    # would only bury the verdicts.
+    logging.getLogger("temporalio").setLevel(logging.CRITICAL)
+    results: list[CheckResult] = []
+    with tempfile.TemporaryDirectory(prefix="workbook-check-") as scratch:
+        try:
+            with loaded(folder) as modules:
+                for check in suite.checks:
+                    os.environ[world.DB_ENV_VAR] = str(Path(scratch) / f"{check.name}.db")
+                    world.reset()
+                    results.append(await _run_one(check, Lab(modules, client)))
+        except Exception as err:  # the folder does not even import
+            results = [CheckResult("loads", "The exercise's files load", False, explain_exception(err))]
+        finally:
+            if saved_db is None:
+                os.environ.pop(world.DB_ENV_VAR, None)
+            else:
+                os.environ[world.DB_ENV_VAR] = saved_db
+    return results
+
+
+async def _run_one(check: Check, lab: Lab) -> CheckResult:
+    try:
+        await asyncio.wait_for(check.run(lab), CHECK_TIMEOUT)
+    except CheckFailed as failed:
+        return CheckResult(check.name, check.title, False, str(failed))
+    except asyncio.TimeoutError:
+        detail = f"the check did not finish in {CHECK_TIMEOUT:.0f} seconds: is something waiting forever?"
+        return CheckResult(check.name, check.title, False, detail)
+    except Exception as err:
+        return CheckResult(check.name, check.title, False, explain_exception(err))
+    return CheckResult(check.name, check.title, True)
+
+
+# --- expectations shared by the suites --------------------------------------------
+
+
+def expect_status(outcome: Outcome, status: str, why: str = "") -> None:
+    expect(
+        outcome.status == status,
+        f"the workflow ended {outcome.status}; expected {status}." + (f" {why}" if why else ""),
+    )
+
+
+def expect_no_orphans(outcome: Outcome) -> None:
+    expect(
+        outcome.report.clean,
+        f"the audit found orphans: {outcome.describe_orphans()} are still held or charged "
+        f"for trip {outcome.trip.trip_id}, which is not confirmed.",
+    )
+
+
+def expect_compensations(outcome: Outcome, expected: list[str], failed_step: str, source: str) -> None:
+    """The compensations in history must be exactly ``expected``, in that order, each
+    finished; when they are not, name the likely mistake."""
+    timeline = outcome.timeline
+    ran = timeline.compensations
+    unfinished = [r.name for r in timeline.runs if r.compensation and r.outcome != "completed"]
+    if ran == expected and not unfinished:
+        return
+    if not ran:
+        from workbook.explain import unawaited_activity_calls
+
+        lines = unawaited_activity_calls(source)
+        if lines:
+            raise CheckFailed(
+                f"no compensation ran after {failed_step} failed: the call on workflow.py "
+                f"line {', '.join(map(str, lines))} is not awaited, so it never runs. "
+                "Write `await workflow.execute_activity(undo, ...)`."
+            )
+        raise CheckFailed(
+            f"no compensation ran after {failed_step} failed, so the saga left "
+            f"{outcome.describe_orphans() or 'its work'} behind. Did you register each undo "
+            "and run them in the except block?"
+        )
+    if unfinished:
+        raise CheckFailed(
+            f"the compensation(s) {arrow(unfinished)} started but never finished before the "
+            "workflow ended: did you forget to `await` each one?"
+        )
+    if sorted(ran) == sorted(expected) and ran == list(reversed(expected)):
+        raise CheckFailed(
+            f"the compensations ran {arrow(ran)}; expected {arrow(expected)}: undo the "
+            "newest step first (iterate over reversed(compensations))."
+        )
+    missing = [name for name in expected if name not in ran]
+    if missing:
+        raise CheckFailed(
+            f"the compensations ran {arrow(ran)}; expected {arrow(expected)}. "
+            f"{arrow(missing)} never ran: register each undo before its step."
+        )
+    raise CheckFailed(f"the compensations ran {arrow(ran)}; expected {arrow(expected)}.")
+
+
+def format_results(results: list[CheckResult]) -> str:
+    return "\n".join(
+        f"{'PASS' if r.passed else 'FAIL'} {r.title}" + ("" if r.passed else f"\n     {r.detail}")
+        for r in results
+    )

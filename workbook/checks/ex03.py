@@ -1,0 +1,67 @@
+"""Checks for exercise 03: the compensations list."""
+
+from workbook import world
+from workbook.checks import (
+    Suite, arrow, expect, expect_compensations, expect_no_orphans, expect_status,
+)  # fmt: skip
+
+suite = Suite("03", "Compensations: undo what was done, newest first")
+
+STEPS = ["book_flight", "book_hotel", "book_car", "charge_payment", "confirm_trip"]
+RERAISE = "After compensating, re-raise the error (`raise`) so the workflow is marked Failed."
+
+
+@suite.check("A good card books flight, hotel and car once, runs no compensation, confirms the trip")
+async def happy_path(lab):
+    outcome = await lab.book(lab.trip())
+    expect_status(outcome, "Completed", f"It failed with: {outcome.error}")
+    steps = outcome.timeline.steps
+    expect(steps == STEPS, f"the steps ran {arrow(steps)}; expected {arrow(STEPS)}, each once.")
+    expect(
+        not outcome.timeline.compensations,
+        f"nothing failed, yet {arrow(outcome.timeline.compensations)} ran: "
+        "compensations belong in the except block only.",
+    )
+    expect(world.is_confirmed(outcome.trip.trip_id), "the trip was not confirmed.")
+    expect_no_orphans(outcome)
+
+
+@suite.check("A bad card number undoes payment → car → hotel → flight and ends Failed")
+async def bad_card(lab):
+    outcome = await lab.book(lab.trip(card_number="424242424242424"))
+    expected = ["refund_payment", "cancel_car", "cancel_hotel", "cancel_flight"]
+    expect_compensations(outcome, expected, "charge_payment", lab.source)
+    expect_status(outcome, "Failed", RERAISE)
+    expect(not world.payments(outcome.trip.trip_id), "the card was charged although it is invalid.")
+    expect_no_orphans(outcome)
+
+
+@suite.check("A hotel with no such room undoes only what was started: hotel → flight")
+async def hotel_fails(lab):
+    outcome = await lab.book(lab.trip(room_type="penthouse"))
+    expected = ["cancel_hotel", "cancel_flight"]
+    ran = outcome.timeline.compensations
+    expect(
+        "cancel_car" not in ran and "refund_payment" not in ran,
+        f"the compensations ran {arrow(ran)}, but the car and the payment never started: "
+        "only undo the steps whose undo you registered.",
+    )
+    expect_compensations(outcome, expected, "book_hotel", lab.source)
+    expect_status(outcome, "Failed", RERAISE)
+    expect_no_orphans(outcome)
+
+
+@suite.check("A car booked whose reply was lost is cancelled too (undo registered before the step)")
+async def lost_reply(lab):
+    world.inject("book_car", "lose_reply")  # every attempt books, then the answer is lost
+    outcome = await lab.book(lab.trip())
+    car_held = [r for r in world.reservations(outcome.trip.trip_id) if r.kind == "car" and r.status == "held"]
+    expect(
+        not car_held,
+        f"book_car reserved car {car_held[0].id if car_held else ''} but its reply was lost, "
+        "and nobody cancelled it: register each undo *before* its step, because a step "
+        "that fails may still have done its work.",
+    )
+    expect_compensations(outcome, ["cancel_car", "cancel_hotel", "cancel_flight"], "book_car", lab.source)
+    expect_status(outcome, "Failed", RERAISE)
+    expect_no_orphans(outcome)

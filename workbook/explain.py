@@ -1,0 +1,117 @@
+"""Turn the usual ways a learner's code breaks into guidance instead of a traceback.
+
+Two kinds of trouble reach the checks:
+
+* Python errors while loading the exercise (syntax, imports, a TODO that still raises).
+* Errors inside workflow code, which Temporal reports as the workflow's failure with the
+  error's type name (the checks' worker fails the workflow at once instead of retrying
+  its task forever): sandbox violations, non-determinism, a coroutine never awaited...
+"""
+
+from __future__ import annotations
+
+import ast
+import traceback
+from pathlib import Path
+
+SANDBOX_HINT = (
+    "Workflow code must be deterministic, so Temporal's sandbox blocks things like "
+    "datetime.now(), random, time.sleep(), file and network access. Use "
+    "workflow.now(), workflow.random(), asyncio.sleep() (a durable timer), or move the "
+    "work into an activity."
+)
+
+
+def _where(err: BaseException) -> str:
+    """The learner's own file and line in a traceback (not the SDK's or ours)."""
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        path = Path(frame.filename)
+        if "exercises" in path.parts or "fixtures" in path.parts:
+            return f" ({path.parent.name}/{path.name}, line {frame.lineno})"
+    return ""
+
+
+def explain_exception(err: BaseException) -> str:
+    """A Python error raised while loading or driving the learner's code."""
+    if isinstance(err, SyntaxError):
+        where = f"{Path(err.filename or '?').name}, line {err.lineno}"
+        return f"Python cannot read {where}: {err.msg}. Look just above that line too."
+    if isinstance(err, ModuleNotFoundError):
+        return (
+            f"an import failed: no module named {err.name!r}{_where(err)}. Check the "
+            "spelling, and run the checks from the workbook's virtual environment."
+        )
+    if isinstance(err, ImportError):
+        return (
+            f"an import failed: {err}{_where(err)}. Did you rename or misspell a "
+            "function that another file imports?"
+        )
+    if isinstance(err, NotImplementedError):
+        return f"a TODO is still waiting for you{_where(err)}: {err or 'not implemented yet'}."
+    if isinstance(err, NameError):
+        return f"{err}{_where(err)}. Did you misname something, or forget to import it?"
+    return f"{type(err).__name__}: {err}{_where(err)}"
+
+
+WORKFLOW_ERRORS = {
+    "RestrictedWorkflowAccessError": "your workflow did something the sandbox forbids. " + SANDBOX_HINT,
+    "NondeterminismError": (
+        "the workflow's code no longer matches its recorded history: it was changed while a "
+        "run was in progress, or it makes a different decision on replay. Start a new run "
+        "(python starter.py), or guard the change with workflow.patched()."
+    ),
+    "NotImplementedError": "a TODO in the workflow is still waiting for you.",
+    "NameError": "the workflow uses a name that does not exist: misnamed, or not imported?",
+    "AttributeError": "the workflow uses an attribute that does not exist: a typo?",
+}
+
+
+def explain_workflow_error(error_type: str, message: str, source: str = "") -> str:
+    """An error raised by workflow code (not by an activity), as Temporal reported it."""
+    if "coroutine" in message or unawaited_activity_calls(source):
+        lines = unawaited_activity_calls(source)
+        at = f" (workflow.py line {', '.join(map(str, lines))})" if lines else ""
+        return (
+            f"a coroutine was never awaited{at}: write `await workflow.execute_activity(...)`, "
+            f"otherwise the activity never runs. ({error_type}: {message})"
+        )
+    if "start_to_close_timeout" in message or "schedule_to_close_timeout" in message:
+        return (
+            "an activity call has no timeout: give it start_to_close_timeout=timedelta(...)"
+            f". ({message})"
+        )
+    if "not registered" in message or "Activity function" in message and "not" in message:
+        return f"{message}. Add it to the worker's activities=[...] or workflows=[...]."
+    advice = WORKFLOW_ERRORS.get(error_type, "your workflow code raised an error.")
+    return f"{advice} ({error_type}: {message})"
+
+
+def unawaited_activity_calls(source: str) -> list[int]:
+    """Lines where ``workflow.execute_activity(...)`` is called without ``await``.
+
+    Without ``await`` the call makes a coroutine and drops it: the activity never runs.
+    """
+    if not source:
+        return []
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    awaited = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Await)}
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("execute_activity", "execute_child_workflow")
+            and id(node) not in awaited
+        ):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def no_worker_message(task_queue: str) -> str:
+    return (
+        f"nothing picked up the work on task queue {task_queue!r}: is the worker running "
+        "(python worker.py), and are the workflow and activities registered on it?"
+    )
