@@ -91,6 +91,27 @@ async def connect(timeout: float = CONNECT_TIMEOUT, **overrides) -> Client:
         raise ServerUnreachable(unreachable_message(address)) from err
 
 
+def dev_server_command(port: int, ui_port: int, db_file: Path | None) -> list[str]:
+    command = [
+        find_binary("temporal"), "server", "start-dev", "--port", str(port),
+        "--ui-port", str(ui_port), "--log-level", "error",
+    ]  # fmt: skip
+    if db_file is not None:
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        command += ["--db-filename", str(db_file)]
+    return command
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @asynccontextmanager
 async def connect_or_start(announce=print) -> AsyncIterator[Client]:
     """A connected client; starts an embedded dev server for the duration if needed.
@@ -99,56 +120,59 @@ async def connect_or_start(announce=print) -> AsyncIterator[Client]:
     address, you meant that server, and its absence is an error worth seeing.
     """
     try:
-        yield await connect()
-        return
+        client = await connect()
     except ServerUnreachable:
         if connect_config()["target_host"] != DEFAULT_ADDRESS:
             raise
-    from temporalio.testing import WorkflowEnvironment
-
+        client = None
+    if client is not None:
+        yield client
+        return
     announce(
         f"No Temporal server at {DEFAULT_ADDRESS}: starting an embedded dev server "
         f"(Web UI: http://localhost:{UI_PORT}) until this program ends."
     )
-    env = await WorkflowEnvironment.start_local(
-        port=7233,
-        ui=True,
-        ui_port=UI_PORT,
-        runtime=quiet_runtime(),
-        dev_server_existing_path=find_binary("temporal"),
-        dev_server_log_level="error",
+    # Its banner would interleave with our output; errors still reach stderr.
+    process = subprocess.Popen(
+        dev_server_command(7233, UI_PORT, None), stdout=subprocess.DEVNULL, start_new_session=True
     )
     try:
-        yield env.client
+        client = await _wait_until_up(process)
+        yield client
     finally:
-        await env.shutdown()
+        _stop(process)
+
+
+async def _wait_until_up(process: subprocess.Popen, within: float = 30.0) -> Client:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if process.poll() is not None:
+            raise ServerUnreachable(
+                f"the embedded dev server exited at once (status {process.returncode}): is "
+                f"another program using port 7233 or {UI_PORT}?"
+            )
+        try:
+            return await connect(timeout=2)
+        except ServerUnreachable:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 def serve(db_file: Path | None = None, port: int = 7233, ui_port: int = UI_PORT) -> int:
     """Run the dev server in the foreground until ^C. Returns its exit status."""
     db_file = db_file or REPO_ROOT / ".workbook" / "temporal.db"
-    db_file.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        find_binary("temporal"), "server", "start-dev",
-        "--port", str(port), "--ui-port", str(ui_port),
-        "--db-filename", str(db_file), "--log-level", "error",
-    ]  # fmt: skip
     print(
         f"Temporal dev server on localhost:{port}, Web UI on http://localhost:{ui_port}\n"
         f"History is kept in {db_file}. Press Ctrl+C to stop.",
         flush=True,
     )
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(dev_server_command(port, ui_port, db_file))
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
         print("Temporal dev server stopped.")
         return 0
     finally:
-        if process.poll() is None:
-            process.kill()
+        _stop(process)

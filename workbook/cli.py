@@ -1,0 +1,329 @@
+"""`python -m workbook ...` (also the `workbook` command).
+
+Students: run, check, hint, list, reset.  Instructors: verify.  Everyone: audit, server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from rich.console import Console
+
+from workbook.loader import UnknownExercise, exercise_dir, exercises
+from workbook.world import REPO_ROOT
+
+console = Console(highlight=False)
+PROGRESS_FILE = REPO_ROOT / ".workbook" / "progress.json"
+COMMANDS = ("audit", "server", "run", "check", "hint", "list", "reset", "verify")
+
+
+# --- progress, remembered between runs -------------------------------------------
+
+
+def load_progress() -> dict:
+    try:
+        return json.loads(PROGRESS_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def save_progress(progress: dict) -> None:
+    PROGRESS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PROGRESS_FILE.write_text(json.dumps(progress, indent=2, sort_keys=True))
+
+
+def remember(number: str, **fields) -> None:
+    progress = load_progress()
+    progress.setdefault(number, {}).update(fields)
+    save_progress(progress)
+
+
+def title_of(folder: Path) -> str:
+    readme = folder / "README.md"
+    first = readme.read_text().splitlines()[0] if readme.exists() else folder.name
+    return first.lstrip("# ").strip()
+
+
+# --- audit, server, run -------------------------------------------------------------
+
+
+def cmd_audit(args) -> int:
+    from workbook.audit import audit
+
+    report = audit()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(report)
+    return 0 if report.clean else 1
+
+
+def cmd_server(args) -> int:
+    from workbook.server import serve
+
+    return serve(port=args.port, ui_port=args.ui_port)
+
+
+async def _run(folder: Path) -> int:
+    import logging
+
+    from workbook.loader import loaded
+    from workbook.server import connect_or_start
+
+    # Failed activities are part of the story the starter tells; the SDK's warnings
+    # about them would only interleave with it.
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    console.print(f"[bold]Running {folder.parent.name} ({folder.name}/)[/]")
+    with loaded(folder) as modules:
+        if not hasattr(modules, "worker"):  # plain Python, before Temporal
+            return modules.starter.main()
+        async with connect_or_start(announce=console.print) as client:
+            async with modules.worker.create_worker(client):
+                return await modules.starter.book(client)
+
+
+def cmd_run(args) -> int:
+    import asyncio
+
+    folder = exercise_dir(args.exercise) / ("practice" if args.practice else "solution")
+    return asyncio.run(_run(folder))
+
+
+# --- check, hint, list, reset ------------------------------------------------------
+
+
+async def run_checks(folder: Path, number: str):
+    """Run exercise ``number``'s checks against ``folder`` on a time-skipping server."""
+    from workbook.checks import load_suite, run_suite
+
+    suite = load_suite(number)
+    if not suite.uses_temporal:
+        return await run_suite(suite, folder, None)
+    from temporalio.testing import WorkflowEnvironment
+
+    from workbook.server import find_binary, quiet_runtime
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server")
+    )
+    try:
+        return await run_suite(suite, folder, env.client)
+    finally:
+        await env.shutdown()
+
+
+def cmd_check(args) -> int:
+    import asyncio
+
+    exercise = exercise_dir(args.exercise)
+    number, target = exercise.name[:2], "solution" if args.solution else "practice"
+    console.print(f"Checking [bold]{exercise.name}[/] ({target}/) …\n")
+    results = asyncio.run(run_checks(exercise / target, number))
+    for result in results:
+        mark = "[green]✓[/]" if result.passed else "[red]✗[/]"
+        console.print(f"  {mark} {result.title}")
+        if not result.passed:
+            console.print(f"      [yellow]{result.detail}[/]")
+    passed = sum(r.passed for r in results)
+    console.print()
+    if passed == len(results):
+        console.print(f"[bold green]All {passed} checks pass.[/] Exercise {number} is done. Well done!")
+        following = [f for f in exercises() if f.name > exercise.name]
+        if following and target == "practice":
+            console.print(f"Next: {following[0].name} (see its README.md)")
+    else:
+        console.print(
+            f"{passed} of {len(results)} checks pass. Keep going! "
+            f"Stuck? [bold]python -m workbook hint {number}[/]"
+        )
+    if target == "practice":
+        remember(number, state="done" if passed == len(results) else "in progress")
+    return 0 if passed == len(results) else 1
+
+
+def load_hints(exercise: Path) -> list[str]:
+    path = exercise / "hints.toml"
+    if not path.exists():
+        return []
+    return [h["text"].strip() for h in tomllib.loads(path.read_text()).get("hint", [])]
+
+
+def cmd_hint(args) -> int:
+    exercise = exercise_dir(args.exercise)
+    number = exercise.name[:2]
+    hints = load_hints(exercise)
+    if not hints:
+        console.print(f"Exercise {number} has no hints yet: its README.md walks you through it.")
+        return 0
+    shown = load_progress().get(number, {}).get("hints_shown", 0)
+    index = min(shown, len(hints) - 1)
+    console.print(f"[bold]Hint {index + 1} of {len(hints)}[/] for {exercise.name}:\n")
+    console.print(hints[index])
+    if index + 1 < len(hints):
+        console.print(f"\nStill stuck? Run [bold]python -m workbook hint {number}[/] again.")
+    else:
+        console.print("\nThat was the last hint.")
+    remember(number, hints_shown=index + 1)
+    return 0
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+
+
+def practice_changed(exercise: Path) -> bool:
+    """Has the student edited practice/ since it was shipped (per git)?"""
+    status = _git("status", "--porcelain", "--", str(exercise / "practice"))
+    return status.returncode == 0 and bool(status.stdout.strip())
+
+
+def cmd_list(args) -> int:
+    from rich.table import Table
+
+    progress = load_progress()
+    table = Table(title="The Saga Workbook")
+    for column in ("#", "exercise", "state"):
+        table.add_column(column)
+    colours = {"done": "green", "in progress": "yellow", "not started": "dim"}
+    for exercise in exercises():
+        number = exercise.name[:2]
+        state = progress.get(number, {}).get("state")
+        if state is None:
+            state = "in progress" if practice_changed(exercise) else "not started"
+        table.add_row(number, title_of(exercise), f"[{colours[state]}]{state}[/]")
+    console.print(table)
+    console.print("Check one with [bold]python -m workbook check NN[/].")
+    return 0
+
+
+def cmd_reset(args) -> int:
+    exercise = exercise_dir(args.exercise)
+    practice = exercise / "practice"
+    if _git("rev-parse", "--is-inside-work-tree").returncode != 0:
+        console.print("reset needs the workbook's git checkout (it restores files from git).")
+        return 2
+    if not practice_changed(exercise):
+        console.print(f"{practice.relative_to(REPO_ROOT)} is already as shipped. Nothing to do.")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            console.print("Refusing to reset without confirmation: add --yes.")
+            return 2
+        answer = input(f"Throw away your changes in {practice.relative_to(REPO_ROOT)}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            console.print("Nothing changed.")
+            return 1
+    restored = _git("checkout", "HEAD", "--", str(practice))
+    if restored.returncode != 0:
+        console.print(f"[red]git could not restore the files:[/] {restored.stderr.strip()}")
+        return 1
+    progress = load_progress()
+    progress.pop(exercise.name[:2], None)
+    save_progress(progress)
+    console.print(f"Restored {practice.relative_to(REPO_ROOT)} to its shipped state.")
+    return 0
+
+
+# --- verify -------------------------------------------------------------------------
+
+
+def cmd_verify(args) -> int:
+    import asyncio
+
+    from rich.table import Table
+
+    from workbook.verify import drift, readme_problems, todo_count
+
+    table = Table(title="workbook verify")
+    for column in ("exercise", "proof", "result"):
+        table.add_column(column, overflow="fold")
+    failures = 0
+
+    def record(exercise: str, proof: str, problems: list[str]) -> None:
+        nonlocal failures
+        failures += bool(problems)
+        verdict = "[green]ok[/]" if not problems else "[red]" + "; ".join(problems) + "[/]"
+        table.add_row(exercise, proof, verdict)
+
+    for exercise in exercises():
+        number, name = exercise.name[:2], exercise.name
+        solution = asyncio.run(run_checks(exercise / "solution", number))
+        record(name, "solution passes every check",
+               [f"{r.title}: {r.detail}" for r in solution if not r.passed])  # fmt: skip
+        practice = asyncio.run(run_checks(exercise / "practice", number))
+        unsolved = []
+        if any(r.name == "loads" for r in practice):
+            unsolved.append(f"practice does not load: {practice[0].detail}")
+        elif all(r.passed for r in practice):
+            unsolved.append("practice already passes every check: is it accidentally solved?")
+        record(name, "practice fails as shipped", unsolved)
+        problems = drift(exercise / "practice", exercise / "solution")
+        if not todo_count(exercise / "practice"):
+            problems.append("practice has no TODO")
+        record(name, "practice = solution outside TODOs", problems)
+        record(name, "README names what exists", readme_problems(exercise, set(COMMANDS)))
+    if not args.skip_notebooks:
+        notebooks = REPO_ROOT / "notebooks"
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(notebooks)],
+            cwd=REPO_ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        tail = run.stdout.strip().splitlines()[-1:] or ["no output"]
+        record("notebooks", "every notebook runs", [] if run.returncode == 0 else tail)
+    console.print(table)
+    if failures:
+        console.print(f"[bold red]{failures} proof(s) failed.[/]")
+        return 1
+    console.print("[bold green]Every proof holds.[/]")
+    return 0
+
+
+# --- the command line ---------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m workbook", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True, metavar="command")
+    p = sub.add_parser("audit", help="list orphaned reservations and charges")
+    p.add_argument("--json", action="store_true", help="machine-readable counts and details")
+    p = sub.add_parser("server", help="start the Temporal dev server (Web UI on 8233)")
+    p.add_argument("--port", type=int, default=7233)
+    p.add_argument("--ui-port", type=int, default=8233)
+    p = sub.add_parser("run", help="run an exercise end to end in this terminal")
+    p.add_argument("exercise", help="its number, e.g. 03")
+    p.add_argument("--practice", action="store_true", help="run practice/ instead of solution/")
+    p = sub.add_parser("check", help="check your work on an exercise")
+    p.add_argument("exercise", help="its number, e.g. 03")
+    p.add_argument("--solution", action="store_true", help="check solution/ instead of practice/")
+    p = sub.add_parser("hint", help="the next hint for an exercise")
+    p.add_argument("exercise")
+    sub.add_parser("list", help="every exercise and how far you got")
+    p = sub.add_parser("reset", help="put an exercise's practice/ back as shipped")
+    p.add_argument("exercise")
+    p.add_argument("--yes", action="store_true", help="don't ask")
+    p = sub.add_parser("verify", help="instructors: prove every exercise sound")
+    p.add_argument("--skip-notebooks", action="store_true")
+    return top
+
+
+HANDLERS = {name: globals()[f"cmd_{name}"] for name in COMMANDS}
+
+
+def main(argv: list[str] | None = None) -> None:
+    from workbook.entry import run_and_exit
+
+    args = parser().parse_args(argv)
+
+    def command() -> int:
+        try:
+            return HANDLERS[args.command](args)
+        except UnknownExercise as err:
+            console.print(f"[red]{err}[/]")
+            return 2
+
+    run_and_exit(command)
