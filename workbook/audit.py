@@ -55,7 +55,10 @@ class AuditReport:
         from rich.table import Table
 
         if self.clean:
-            return f"[bold green]Audit: zero orphans[/] ({self.confirmed_trips} confirmed trip(s))."
+            return (
+                "[bold green]Audit: zero orphans.[/] Nothing is held or charged for a trip "
+                f"that is not confirmed ({self.confirmed_trips} confirmed)."
+            )
         table = Table(title=f"Audit: {len(self.orphans)} orphan(s)", title_style="bold red")
         for column in ("trip", "what", "id", "item", "amount"):
             table.add_column(column, justify="right" if column == "amount" else "left")

@@ -175,8 +175,11 @@ def _workflow_code_error(failure: WorkflowFailureError) -> ApplicationError | No
     return first if isinstance(first, ApplicationError) else None
 
 
-async def run_suite(suite: Suite, folder: Path, client: Client | None) -> list[CheckResult]:
-    """Run every check of ``suite`` against ``folder``, each on a fresh travel world."""
+async def run_suite(
+    suite: Suite, folder: Path, client: Client | None, only: set[str] | None = None
+) -> list[CheckResult]:
+    """Run the checks of ``suite`` (all, or those named in ``only``) against ``folder``,
+    each on a fresh travel world."""
     saved_db = os.environ.get(world.DB_ENV_VAR)
     # Activity failures are the point of most checks: the SDK's warnings about them
     # would only bury the verdicts.
@@ -186,6 +189,8 @@ async def run_suite(suite: Suite, folder: Path, client: Client | None) -> list[C
         try:
             with loaded(folder) as modules:
                 for check in suite.checks:
+                    if only is not None and check.name not in only:
+                        continue
                     os.environ[world.DB_ENV_VAR] = str(Path(scratch) / f"{check.name}.db")
                     world.reset()
                     results.append(await _run_one(check, Lab(modules, client)))

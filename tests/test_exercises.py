@@ -1,0 +1,64 @@
+"""Every exercise, proven: its checks pass on solution/ (or on practice/ with
+--target practice), its practice/ fails as shipped, and the two folders differ only in
+TODO regions. The checks themselves live in workbook/checks/exNN.py."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from workbook.checks import load_suite, run_suite
+from workbook.cli import COMMANDS
+from workbook.loader import exercises
+from workbook.verify import drift, readme_problems, todo_count
+
+EXERCISES = exercises()
+CASES = [
+    pytest.param(folder, check.name, id=f"{folder.name[:2]}-{check.name}")
+    for folder in EXERCISES
+    for check in load_suite(folder.name[:2]).checks
+]
+instructor_only = pytest.mark.skipif(
+    "config.getoption('--target') == 'practice'",
+    reason="a proof about the shipped folders, not about your work",
+)
+
+
+@pytest.mark.parametrize("exercise, check", CASES)
+async def test_check(exercise, check, target, env):
+    suite = load_suite(exercise.name[:2])
+    client = env.client if suite.uses_temporal else None
+    [result] = await run_suite(suite, exercise / target, client, only={check})
+    assert result.passed, f"{result.title}\n{result.detail}"
+
+
+@instructor_only
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
+async def test_practice_is_unsolved_as_shipped(exercise, env):
+    suite = load_suite(exercise.name[:2])
+    results = await run_suite(suite, exercise / "practice", env.client if suite.uses_temporal else None)
+    assert [r.name for r in results] == [c.name for c in suite.checks], (
+        f"practice/ does not load and run: {results[0].detail}"
+    )
+    assert not all(r.passed for r in results), "practice/ passes every check as shipped"
+
+
+@instructor_only
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
+def test_practice_differs_from_solution_only_in_todos(exercise):
+    assert drift(exercise / "practice", exercise / "solution") == []
+    assert todo_count(exercise / "practice") > 0
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
+def test_readme_names_only_what_exists(exercise):
+    assert readme_problems(exercise, set(COMMANDS)) == []
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
+def test_hints_ask_before_they_tell(exercise):
+    hints = [h["text"] for h in tomllib.loads((exercise / "hints.toml").read_text())["hint"]]
+    assert len(hints) >= 3
+    assert "?" in hints[0], "the first hint should be a question"
+    assert "solution" in hints[-1], "the last hint should point at the solution"
