@@ -60,7 +60,7 @@ WORKFLOW_ERRORS = {
         "run was in progress, or it makes a different decision on replay. Start a new run "
         "(python starter.py), or guard the change with workflow.patched()."
     ),
-    "NotImplementedError": "a TODO in the workflow is still waiting for you.",
+    "NotImplementedError": "a TODO is still waiting for you: its code still raises NotImplementedError.",
     "NameError": "the workflow uses a name that does not exist: misnamed, or not imported?",
     "AttributeError": "the workflow uses an attribute that does not exist: a typo?",
 }
@@ -80,9 +80,12 @@ def explain_workflow_error(error_type: str, message: str, source: str = "") -> s
             "an activity call has no timeout: give it start_to_close_timeout=timedelta(...)"
             f". ({message})"
         )
-    if "not registered" in message or "Activity function" in message and "not" in message:
-        return f"{message}. Add it to the worker's activities=[...] or workflows=[...]."
+    if "not registered" in message:
+        return f"{message}. Add it to the worker's workflows=[...] or activities=[...]."
+    if "Nondeterminism" in message or "TMPRL1100" in message:
+        error_type = "NondeterminismError"  # reported by the SDK's core, without a type
     advice = WORKFLOW_ERRORS.get(error_type, "your workflow code raised an error.")
+    message = message.split(" If this is code from a module")[0]  # the SDK's advice to experts
     return f"{advice} ({error_type}: {message})"
 
 

@@ -8,21 +8,71 @@ from rich.console import Console
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from workbook.audit import audit
+from workbook.explain import explain_workflow_error, no_worker_message
 from workbook.timeline import root_cause, timeline_of
 
 WORKER_HINT_AFTER = 5.0  # seconds without a result before we suspect no worker is running
 
 
+async def diagnose(handle: WorkflowHandle, source: str = "") -> str | None:
+    """Why a workflow is not getting anywhere, in plain words, or None if we can't tell.
+
+    A broken workflow does not fail: its *task* fails and Temporal retries it forever,
+    hoping for a fixed worker. The reason is in the history (WorkflowTaskFailed), and
+    a missing worker shows as a task queue nobody polls.
+    """
+    history = await handle.fetch_history()
+    failures = [
+        e.workflow_task_failed_event_attributes.failure
+        for e in history.events
+        if e.HasField("workflow_task_failed_event_attributes")
+    ]
+    if failures:
+        failure = failures[-1]
+        kind = failure.application_failure_info.type or "Error"
+        return explain_workflow_error(kind, failure.message, source)
+    started = any(e.HasField("workflow_task_started_event_attributes") for e in history.events)
+    task_queue = (await handle.describe()).raw_description.execution_config.task_queue.name
+    if not started and not await _has_pollers(handle, task_queue):
+        return no_worker_message(task_queue)
+    return None
+
+
+async def _has_pollers(handle: WorkflowHandle, task_queue: str) -> bool:
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    client = handle._client  # the handle's own client: same server, same namespace
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return bool(response.pollers)
+
+
 async def wait_for_result(handle: WorkflowHandle, console: Console):
-    """The workflow's result; says what to check if nothing happens for a while."""
+    """The workflow's result; says what is wrong if nothing happens for a while."""
     waiting = asyncio.ensure_future(handle.result())
     done, _ = await asyncio.wait({waiting}, timeout=WORKER_HINT_AFTER)
     if not done:
-        console.print(
-            f"[yellow]Still waiting for {handle.id}.[/] Is the worker running? "
-            "Start it in another terminal with: [bold]python worker.py[/]"
-        )
+        reason = await diagnose(handle, _workflow_source())
+        console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason or 'is the worker running?'}")
+        if reason:
+            console.print("Fix it, restart the worker (Ctrl+C, python worker.py), and this run goes on.")
     return await waiting
+
+
+def _workflow_source() -> str:
+    """The workflow.py next to the running starter, if there is one."""
+    import sys
+    from pathlib import Path
+
+    path = Path(sys.argv[0]).resolve().parent / "workflow.py"
+    return path.read_text() if path.exists() else ""
 
 
 async def follow(handle: WorkflowHandle, console: Console | None = None) -> int:

@@ -25,7 +25,8 @@ from temporalio.worker import Worker
 
 from workbook import world
 from workbook.audit import AuditReport, audit, dollars
-from workbook.explain import explain_exception, explain_workflow_error, no_worker_message
+from workbook.explain import explain_exception, explain_workflow_error
+from workbook.report import diagnose
 from workbook.loader import exercise_dir, loaded
 from workbook.timeline import Timeline, root_cause, timeline_of
 from workbook.trips import TripRequest, example_trip
@@ -133,6 +134,14 @@ class Lab:
             "BookTripWorkflow is not registered on the worker: add it to workflows=[...] "
             "in worker.py's create_worker().",
         )
+        registered = activity_names(config.get("activities", []))
+        missing = [name for name in activity_names(vars(self.modules.workflow).values()) if name not in registered]
+        expect(
+            not missing,
+            f"workflow.py uses {', '.join(missing)}, but the worker does not register "
+            f"{'it' if len(missing) == 1 else 'them'}: add {'it' if len(missing) == 1 else 'them'} "
+            "to activities=[...] in worker.py's create_worker(). A worker runs only what it was given.",
+        )
         config.update(task_queue=task_queue, workflow_failure_exception_types=[Exception])
         return Worker(**config)
 
@@ -149,30 +158,66 @@ class Lab:
             )
             result, error, code_error = None, "", None
             try:
-                result = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+                result = await self._result(handle)
             except WorkflowFailureError as failure:
                 error = root_cause(failure)
-                code_error = _workflow_code_error(failure)
-            except asyncio.TimeoutError:
-                raise CheckFailed(no_worker_message(task_queue)) from None
+                code_error = _code_error(failure)
             timeline = await timeline_of(handle)
         if code_error is not None:
-            raise CheckFailed(explain_workflow_error(code_error.type or "", code_error.message, self.source))
+            kind, message = code_error
+            raise CheckFailed(explain_workflow_error(kind, message, self.source))
         return Outcome(trip, timeline.status, timeline, result, error, audit())
 
 
-def _workflow_code_error(failure: WorkflowFailureError) -> ApplicationError | None:
-    """The error, if the workflow failed because of its own code rather than because an
-    activity failed and the saga re-raised it."""
-    cause = failure.cause
+    async def _result(self, handle):
+        """The workflow's result. A workflow whose *task* keeps failing (it cannot even
+        be started by the worker) never fails by itself: look for that every second."""
+        waiting = asyncio.ensure_future(handle.result())
+        try:
+            for _ in range(int(RESULT_TIMEOUT)):
+                done, _ = await asyncio.wait({waiting}, timeout=1.0)
+                if done:
+                    return waiting.result()
+                reason = await diagnose(handle, self.source)
+                if reason:
+                    raise CheckFailed(reason)
+            raise CheckFailed(
+                f"the workflow did not finish within {RESULT_TIMEOUT:.0f} seconds: is it "
+                "waiting for something that never happens?"
+            )
+        finally:
+            waiting.cancel()
+
+
+def activity_names(objects) -> list[str]:
+    """The activity names of the ``@activity.defn`` functions among ``objects``, in order
+    (e.g. a worker's activities=[...], or the names a workflow module imported)."""
+    names = []
+    for obj in objects:
+        definition = getattr(obj, "__temporal_activity_definition", None) if callable(obj) else None
+        name = getattr(definition, "name", None)
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def _code_error(failure: WorkflowFailureError) -> tuple[str, str] | None:
+    """(type, message) if the workflow failed because of a bug in the learner's code:
+    in the workflow itself, or a TODO still raising NotImplementedError anywhere.
+    None when it failed the way a saga should: an activity failed and it was re-raised."""
     chain = []
+    cause = failure.cause
     while cause is not None:
         chain.append(cause)
         cause = cause.__cause__
-    if any(isinstance(c, ActivityError) for c in chain):
-        return None
-    first = chain[0] if chain else None
-    return first if isinstance(first, ApplicationError) else None
+    for error in chain:
+        if isinstance(error, ApplicationError) and error.type == "NotImplementedError":
+            return error.type, error.message
+    if chain and isinstance(chain[0], ApplicationError) and not any(
+        isinstance(c, ActivityError) for c in chain
+    ):
+        return chain[0].type or "Error", chain[0].message
+    return None
 
 
 async def run_suite(
