@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -18,7 +19,8 @@ from workbook.loader import UnknownExercise, exercise_dir, exercises
 from workbook.world import REPO_ROOT
 
 console = Console(highlight=False)
-PROGRESS_FILE = REPO_ROOT / ".workbook" / "progress.json"
+# Where `check` and `hint` remember how far you got (ignored by git).
+PROGRESS_FILE = Path(os.environ.get("WORKBOOK_PROGRESS", REPO_ROOT / ".workbook" / "progress.json"))
 COMMANDS = ("audit", "server", "run", "check", "hint", "list", "reset", "verify")
 
 
