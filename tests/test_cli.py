@@ -1,0 +1,128 @@
+"""The `workbook` command as students and instructors use it: real processes, real
+exit codes. Commands that change files run in a throwaway clone of the repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbook.world import REPO_ROOT
+
+EXERCISE = REPO_ROOT / "exercises" / "03-compensations"
+
+
+@pytest.fixture
+def cli_env(tmp_path, world):
+    return dict(
+        os.environ, NO_COLOR="1", TTY_COMPATIBLE="0", COLUMNS="200",
+        WORKBOOK_PROGRESS=str(tmp_path / "progress.json"),
+    )  # fmt: skip
+
+
+def workbook(*args: str, cwd: Path = REPO_ROOT, env: dict, stdin=subprocess.DEVNULL):
+    return subprocess.run([sys.executable, "-m", "workbook", *args], cwd=cwd, env=env,
+                          stdin=stdin, capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """A clone of the committed repository: `python -m workbook` run inside it uses its
+    own workbook package, exercises and git history."""
+    target = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(target)], check=True)
+    return target
+
+
+def test_console_script_is_installed():
+    assert (Path(sys.executable).parent / "workbook").exists()
+
+
+def test_check_solution_passes(cli_env):
+    done = workbook("check", "03", "--solution", env=cli_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All 4 checks pass" in done.stdout
+
+
+def test_check_practice_fails_and_says_what_it_saw(cli_env):
+    done = workbook("check", "3", cwd=EXERCISE / "practice", env=cli_env)  # from inside the folder
+    assert done.returncode == 1
+    assert "1 of 4 checks pass" in done.stdout
+    assert "no compensation ran after charge_payment failed" in done.stdout
+    assert "python -m workbook hint 03" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_check_unknown_exercise_lists_the_real_ones(cli_env):
+    done = workbook("check", "42", env=cli_env)
+    assert done.returncode == 2
+    assert "03-compensations" in done.stdout
+
+
+def test_hints_come_one_at_a_time(cli_env):
+    first = workbook("hint", "03", env=cli_env)
+    second = workbook("hint", "03", env=cli_env)
+    assert "Hint 1 of" in first.stdout and "Hint 2 of" in second.stdout
+    assert first.stdout != second.stdout
+
+
+def row(listing: str, number: str) -> str:
+    return next(line for line in listing.splitlines() if line.strip("│ ").startswith(number))
+
+
+def test_list_remembers_what_check_found(clone, cli_env):
+    before = workbook("list", cwd=clone, env=cli_env)
+    assert "Exercise 03: Compensations" in row(before.stdout, "03")
+    assert "not started" in row(before.stdout, "03")
+    workbook("check", "03", cwd=clone, env=cli_env)
+    assert "in progress" in row(workbook("list", cwd=clone, env=cli_env).stdout, "03")
+
+
+def test_reset_restores_practice_and_nothing_else(clone, cli_env):
+    practice = clone / "exercises" / "03-compensations" / "practice" / "workflow.py"
+    solution = clone / "exercises" / "03-compensations" / "solution" / "workflow.py"
+    shipped = practice.read_text()
+    practice.write_text(shipped + "\n# my work in progress\n")
+    solution.write_text(solution.read_text() + "\n# an instructor's edit\n")
+
+    refused = workbook("reset", "03", cwd=clone, env=cli_env)  # no terminal to ask: refuse
+    assert refused.returncode == 2 and practice.read_text() != shipped
+
+    done = workbook("reset", "03", "--yes", cwd=clone, env=cli_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert practice.read_text() == shipped
+    assert solution.read_text().endswith("# an instructor's edit\n")
+
+
+def test_verify_passes_on_the_shipped_workbook(clone, cli_env):
+    done = workbook("verify", "--skip-notebooks", cwd=clone, env=cli_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Every proof holds" in done.stdout
+
+
+def test_verify_catches_a_broken_solution(clone, cli_env):
+    workflow = clone / "exercises" / "03-compensations" / "solution" / "workflow.py"
+    workflow.write_text(workflow.read_text().replace("reversed(compensations)", "compensations"))
+    done = workbook("verify", "--skip-notebooks", cwd=clone, env=cli_env)
+    assert done.returncode == 1
+    assert "solution passes every check" in done.stdout
+    assert "newest step first" in done.stdout
+
+
+def test_verify_catches_an_accidentally_solved_practice(clone, cli_env):
+    exercise = clone / "exercises" / "03-compensations"
+    shutil.copy(exercise / "solution" / "workflow.py", exercise / "practice" / "workflow.py")
+    done = workbook("verify", "--skip-notebooks", cwd=clone, env=cli_env)
+    assert done.returncode == 1
+    assert "practice already passes every check" in done.stdout
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme = (REPO_ROOT / "README.md").read_text()
+    command = "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt && pytest"
+    assert command in readme
+    assert command in (REPO_ROOT / ".ci" / "run").read_text()
