@@ -47,4 +47,7 @@ def run_and_exit(main: Main) -> NoReturn:
         code = 130
     except SystemExit as exit_request:
         code = exit_request.code if isinstance(exit_request.code, int) else 1
+    except Exception:  # a real bug: show it, but still leave the clean way
+        console.print_exception()
+        code = 1
     exit_now(code)

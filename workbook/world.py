@@ -510,6 +510,11 @@ def charge_card(trip_id: str, card_number: str, amount_cents: int, *, key: str) 
     """Charge the card. Repeating with the same key returns the same payment."""
     with _operation("charge_card", key) as conn:
         row = _existing(conn, "payments", key)
+        if row is not None and row["trip_id"] != trip_id:
+            raise ValueError(
+                f"idempotency key {key!r} was already used for a payment of trip "
+                f"{row['trip_id']!r}; give every trip its own key"
+            )
         if row is not None:
             return _payment(row)
         validate_card(card_number)
