@@ -78,14 +78,19 @@ def _stdout_to_devnull():
         os.close(saved)
 
 
-def show(*renderables) -> None:
-    """Print rich renderables (the audit, a timeline) as plain text: no colours, no
-    escape codes, the same width everywhere, so a notebook's output is the same every run."""
+def plain_console():
+    """A rich Console that prints plain text: no colours, no escape codes, no notebook
+    HTML, the same width everywhere, so a notebook's output is the same on every run."""
     from rich.console import Console
 
-    console = Console(
+    return Console(
         file=sys.stdout, width=100, color_system=None, force_terminal=False,
         force_jupyter=False, highlight=False,
-    )
+    )  # fmt: skip
+
+
+def show(*renderables) -> None:
+    """Print rich renderables (the audit, a timeline) as plain text."""
+    console = plain_console()
     for renderable in renderables:
         console.print(renderable)
