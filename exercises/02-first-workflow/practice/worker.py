@@ -1,0 +1,41 @@
+"""The worker: polls the task queue and runs the workflow and its activities.
+
+The Temporal server only keeps track of work; it never runs your code. A worker does:
+it asks the server for tasks on one task queue and runs them, but only the workflows
+and activities it was given when it was created.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import book_car, book_flight, book_hotel, charge_payment, confirm_trip
+from shared import TASK_QUEUE
+from workbook.entry import run_and_exit
+from workbook.server import connect
+from workflow import BookTripWorkflow
+
+
+def create_worker(client: Client, task_queue: str = TASK_QUEUE) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        # TODO Part A: register the workflow and every activity it calls. A worker runs
+        # only what it was given: as shipped, it knows no workflow and one activity.
+        workflows=[],
+        activities=[book_flight],
+        # The activities are plain functions that wait on the travel world's database,
+        # so they run on threads and never block the worker's event loop.
+        activity_executor=ThreadPoolExecutor(max_workers=8),
+    )
+
+
+async def main() -> None:
+    worker = create_worker(await connect())
+    print(f"Worker polling task queue {TASK_QUEUE!r}. Press Ctrl+C to stop.", flush=True)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    run_and_exit(main)

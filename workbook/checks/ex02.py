@@ -1,0 +1,97 @@
+"""Checks for exercise 02: the booking as a Temporal workflow, with no compensations yet."""
+
+from workbook import world
+from workbook.checks import CheckFailed, Suite, arrow, expect, expect_no_orphans, expect_status
+
+suite = Suite("02", "First workflow: a worker, activities, retries, and errors that are final")
+
+STEPS = ["book_flight", "book_hotel", "book_car", "charge_payment", "confirm_trip"]
+
+
+def last_run(outcome, name: str):
+    """The last time the workflow scheduled activity ``name``, or None if it never did."""
+    runs = [run for run in outcome.timeline.runs if run.name == name]
+    return runs[-1] if runs else None
+
+
+@suite.check("An economy car: flight → hotel → car → payment → confirm, each once, trip confirmed")
+async def books_the_trip(lab):
+    outcome = await lab.book(lab.trip())
+    expect_status(outcome, "Completed", f"It failed with: {outcome.error}")
+    steps = outcome.timeline.steps
+    expect(steps == STEPS, f"the steps ran {arrow(steps)}; expected {arrow(STEPS)}, each once.")
+    expect(world.is_confirmed(outcome.trip.trip_id), "the workflow completed, but the trip was not confirmed.")
+    expect_no_orphans(outcome)
+
+
+@suite.check("A hotel outage that lasts two attempts is retried: booked on the third, one room held")
+async def outage_is_retried(lab):
+    world.inject("book_hotel", "fail", times=2)  # down twice, then up again
+    outcome = await lab.book(lab.trip())
+    hotel = last_run(outcome, "book_hotel")
+    expect(hotel, f"book_hotel never ran: the steps were {arrow(outcome.timeline.steps)}.")
+    if outcome.status != "Completed":
+        why = (
+            "It was not retried at all: does Part C make every error non-retryable? Only a "
+            "world.BookingError is final; an outage (world.ServiceUnavailable) must pass "
+            "through. Or does the retry policy allow a single attempt (Part B)?"
+            if hotel.attempts == 1
+            else "An outage passes: give the retry policy at least 3 attempts (Part B)."
+        )
+        raise CheckFailed(
+            f"the hotel service was down for two attempts, and the workflow ended "
+            f"{outcome.status} after {hotel.attempts} attempt(s) of book_hotel "
+            f"({outcome.error}). {why}"
+        )
+    expect(
+        hotel.attempts == 3,
+        f"book_hotel succeeded on attempt {hotel.attempts}; expected attempt 3, after two "
+        "failed attempts. Did something catch the outage instead of letting Temporal retry it?",
+    )
+    rooms = [r for r in world.reservations(outcome.trip.trip_id) if r.kind == "hotel"]
+    expect(
+        len(rooms) == 1,
+        f"{len(rooms)} hotel rooms were reserved for one trip: every attempt must use the same "
+        "idempotency key, so a retry finds the room an earlier attempt reserved.",
+    )
+    expect(world.is_confirmed(outcome.trip.trip_id), "the trip was not confirmed.")
+    expect_no_orphans(outcome)
+
+
+@suite.check("A sold-out car (an SUV) is tried once, not retried, and the workflow ends Failed")
+async def sold_out_fails_fast(lab):
+    outcome = await lab.book(lab.trip(car_type="suv"))
+    car = last_run(outcome, "book_car")
+    expect(car, f"book_car never ran: the steps were {arrow(outcome.timeline.steps)}.")
+    expect(
+        car.attempts == 1,
+        f"book_car was tried {car.attempts} times for a car that is not there: a BookingError "
+        "will not go away by retrying; make it non-retryable (Part C): raise "
+        "ApplicationError(..., non_retryable=True) from business_errors_are_final().",
+    )
+    expect(car.outcome == "failed", f"book_car {car.outcome}; expected it to fail: no SUV is left.")
+    expect_status(
+        outcome,
+        "Failed",
+        "A trip without its car was not booked: let the activity's error end the workflow.",
+    )
+
+
+@suite.check("The lesson: after the car fails, the flight and hotel are still held (nothing undone)")
+async def nothing_is_undone(lab):
+    outcome = await lab.book(lab.trip(car_type="suv"))
+    trip_id = outcome.trip.trip_id
+    undos = outcome.timeline.compensations
+    expect(
+        not undos,
+        f"{arrow(undos)} ran: you are ahead of the workbook! Undoing is exercise 03. Here the "
+        "workflow only books, so that you can see what Temporal does not do for you.",
+    )
+    expect_status(outcome, "Failed", "The car could not be booked, so the trip was not booked.")
+    orphans = sorted((o.kind, o.trip_id) for o in outcome.report.orphans)
+    expect(
+        orphans == [("flight", trip_id), ("hotel", trip_id)],
+        "expected the audit to show exactly this trip's flight and hotel, still held and "
+        f"nothing charged; it shows {outcome.describe_orphans() or 'zero orphans'}. Temporal "
+        "retried and recorded every step, but it does not undo anything by itself.",
+    )
