@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from workbook import world as travel_world
 from workbook.checks import load_suite, run_suite
 from workbook.loader import exercise_dir, loaded
-from workbook.report import diagnose
+from workbook.report import diagnose, task_failure
 from workbook.trips import example_trip
 
 SOLUTION = exercise_dir("03") / "solution"
@@ -100,11 +100,12 @@ async def test_starter_explains_a_workflow_edited_while_running(tmp_path, dev_se
                 await asyncio.sleep(0.1)
     with loaded(after) as v2:
         async with Worker(**{**v2.worker.create_worker(client, task_queue=f"{queue}-unused").config(), "task_queue": queue}):
-            for _ in range(300):
-                reason = await diagnose(handle, (after / "workflow.py").read_text())
-                if reason:
+            source = (after / "workflow.py").read_text()
+            for _ in range(300):  # until the new worker has tried to replay the run
+                if await task_failure(handle, source):
                     break
                 await asyncio.sleep(0.1)
+            reason = await diagnose(handle, source)  # what the waiting starter prints
     await handle.terminate()
     assert reason and "no longer matches its recorded history" in reason, reason
 
@@ -116,3 +117,19 @@ async def test_starter_explains_that_no_worker_is_polling(dev_server):
     reason = await diagnose(handle)
     await handle.terminate()
     assert reason and "is the worker running" in reason
+
+
+async def test_starter_explains_an_activity_retried_again_and_again(tmp_path, dev_server, world):
+    world.inject("book_flight", "fail")  # an outage that never ends
+    client, queue = dev_server.client, f"retrying-{uuid.uuid4()}"
+    trip = example_trip(f"retrying-{uuid.uuid4().hex[:6]}")
+    with loaded(SOLUTION) as solution:
+        async with solution.worker.create_worker(client, task_queue=queue):
+            handle = await client.start_workflow(solution.workflow.BookTripWorkflow.run, trip, id=trip.trip_id, task_queue=queue)
+            for _ in range(100):
+                reason = await diagnose(handle)
+                if reason:
+                    break
+                await asyncio.sleep(0.1)
+            await handle.terminate()
+    assert reason and "book_flight has failed 1 time(s) and Temporal keeps retrying it" in reason, reason

@@ -6,6 +6,7 @@ not confirmed. Zero orphans is the success criterion of the whole workbook.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass, field
 
 from workbook import world
@@ -67,6 +68,30 @@ class AuditReport:
         if self.charges:
             table.caption = f"Charged and not refunded: {dollars(self.charged_cents)}"
         return table
+
+
+    def __str__(self) -> str:
+        if self.clean:
+            return "Audit: zero orphans."
+        lines = [f"Audit: {len(self.orphans)} orphan(s)"]
+        lines += [f"  {o.trip_id}  {o.kind:<6}  {o.id}  {o.item}  {dollars(o.amount_cents)}" for o in self.orphans]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        if self.clean:
+            return "<b style='color:#1a7f37'>Audit: zero orphans.</b>"
+        rows = "".join(
+            f"<tr><td>{o.trip_id}</td><td>{o.kind}</td><td>{o.id}</td><td>{html.escape(o.item)}</td>"
+            f"<td style='text-align:right'>{dollars(o.amount_cents)}</td></tr>"
+            for o in self.orphans
+        )
+        return (
+            f"<b style='color:#cf222e'>Audit: {len(self.orphans)} orphan(s)</b>"
+            "<table><tr><th>trip</th><th>what</th><th>id</th><th>item</th><th>amount</th></tr>"
+            f"{rows}</table>"
+        )
 
 
 def dollars(cents: int) -> str:

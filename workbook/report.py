@@ -14,12 +14,11 @@ from workbook.timeline import root_cause, timeline_of
 WORKER_HINT_AFTER = 5.0  # seconds without a result before we suspect no worker is running
 
 
-async def diagnose(handle: WorkflowHandle, source: str = "") -> str | None:
-    """Why a workflow is not getting anywhere, in plain words, or None if we can't tell.
+async def task_failure(handle: WorkflowHandle, source: str = "") -> str | None:
+    """Why the workflow's *task* keeps failing, if it does, in plain words.
 
-    A broken workflow does not fail: its *task* fails and Temporal retries it forever,
-    hoping for a fixed worker. The reason is in the history (WorkflowTaskFailed), and
-    a missing worker shows as a task queue nobody polls.
+    A broken workflow does not fail: its task fails and Temporal retries it forever,
+    hoping for a fixed worker. The reason is in the history (WorkflowTaskFailed).
     """
     history = await handle.fetch_history()
     failures = [
@@ -27,13 +26,29 @@ async def diagnose(handle: WorkflowHandle, source: str = "") -> str | None:
         for e in history.events
         if e.HasField("workflow_task_failed_event_attributes")
     ]
-    if failures:
-        failure = failures[-1]
-        kind = failure.application_failure_info.type or "Error"
-        return explain_workflow_error(kind, failure.message, source)
-    started = any(e.HasField("workflow_task_started_event_attributes") for e in history.events)
-    task_queue = (await handle.describe()).raw_description.execution_config.task_queue.name
-    if not started and not await _has_pollers(handle, task_queue):
+    if not failures:
+        return None
+    kind = failures[-1].application_failure_info.type or "Error"
+    return explain_workflow_error(kind, failures[-1].message, source)
+
+
+async def diagnose(handle: WorkflowHandle, source: str = "") -> str | None:
+    """Why a workflow is not getting anywhere, or None if we can't tell: a failing
+    workflow task, an activity retried again and again, or nobody polling its queue."""
+    reason = await task_failure(handle, source)
+    if reason:
+        return reason
+    description = (await handle.describe()).raw_description
+    for pending in description.pending_activities:
+        if pending.attempt > 1 and pending.HasField("last_failure"):
+            return (
+                f"{pending.activity_type.name} has failed {pending.attempt - 1} time(s) and "
+                f"Temporal keeps retrying it: {pending.last_failure.message}. If that error will "
+                "not go away by itself, make it non-retryable, or cap the retries with "
+                "maximum_attempts."
+            )
+    task_queue = description.execution_config.task_queue.name
+    if not await _has_pollers(handle, task_queue):
         return no_worker_message(task_queue)
     return None
 
@@ -66,6 +81,16 @@ async def wait_for_result(handle: WorkflowHandle, console: Console):
     return await waiting
 
 
+def web_ui_link(handle: WorkflowHandle) -> str:
+    """Where to watch this workflow, when it runs on the local dev server (whose Web UI
+    is on port 8233); elsewhere we can't know the address."""
+    address = handle._client.service_client.config.target_host
+    if address not in ("localhost:7233", "127.0.0.1:7233"):
+        return ""
+    namespace = handle._client.namespace
+    return f" Watch it at http://localhost:8233/namespaces/{namespace}/workflows/{handle.id}"
+
+
 def _workflow_source() -> str:
     """The workflow.py next to the running starter, if there is one."""
     import sys
@@ -78,7 +103,7 @@ def _workflow_source() -> str:
 async def follow(handle: WorkflowHandle, console: Console | None = None) -> int:
     """Wait for the workflow, then print the story. Exit status: 0 booked, 1 not."""
     console = console or Console(highlight=False)
-    console.print(f"Started workflow [bold]{handle.id}[/]. Web UI: http://localhost:8233")
+    console.print(f"Started workflow [bold]{handle.id}[/].{web_ui_link(handle)}")
     try:
         itinerary = await wait_for_result(handle, console)
         console.print(f"[bold green]Trip booked:[/] {itinerary}")

@@ -113,6 +113,8 @@ class Timeline:
         )
         return f"{self.workflow_id} [{self.status}]: {arrow or '(no activities)'}"
 
+    __repr__ = __str__
+
 
 def timeline_from_events(workflow_id: str, events) -> Timeline:
     """Build a Timeline from history events (e.g. ``WorkflowHistory.events``)."""
