@@ -280,6 +280,24 @@ def expect_no_orphans(outcome: Outcome) -> None:
     )
 
 
+# The steps of a whole booking, in the order every exercise runs them.
+STEPS = ["book_flight", "book_hotel", "book_car", "charge_payment", "confirm_trip"]
+
+
+def expect_trip_booked(outcome: Outcome) -> None:
+    """Completed, every step once and in order, nothing undone, confirmed, no orphans."""
+    expect_status(outcome, "Completed", f"It failed with: {outcome.error}")
+    steps = outcome.timeline.steps
+    expect(steps == STEPS, f"the steps ran {arrow(steps)}; expected {arrow(STEPS)}, each once.")
+    expect(
+        not outcome.timeline.compensations,
+        f"nothing failed, yet {arrow(outcome.timeline.compensations)} ran: undo only when a "
+        "step fails, in the except block.",
+    )
+    expect(world.is_confirmed(outcome.trip.trip_id), "the workflow completed, but the trip was not confirmed.")
+    expect_no_orphans(outcome)
+
+
 def expect_compensations(outcome: Outcome, expected: list[str], failed_step: str, source: str) -> None:
     """The compensations in history must be exactly ``expected``, in that order, each
     finished; when they are not, name the likely mistake."""
