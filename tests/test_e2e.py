@@ -98,3 +98,14 @@ async def test_03_bad_card_is_compensated_newest_first(tmp_path, student_env, de
     assert timeline.activities == STEPS[:4] + ["refund_payment", "cancel_car", "cancel_hotel", "cancel_flight"]
     assert audit().clean
     assert not world.payments()
+
+
+async def test_a_malformed_shared_value_gets_a_clear_message(tmp_path, student_env, world):
+    folder = copy_of_solution("03", tmp_path, flipped=False)
+    shared = folder / "shared.py"
+    shared.write_text(shared.read_text().replace('CARD_NUMBER = "4242424242424242"', "CARD_NUMBER = 4242424242424242"))
+    code, output = run_as_student(folder, student_env)
+    assert code == 2
+    assert "in shared.py, card_number should be text in quotes" in output
+    assert "Traceback" not in output
+    assert world.reservations() == []  # nothing was booked, nothing was lost

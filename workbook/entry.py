@@ -31,6 +31,7 @@ def exit_now(code: int) -> NoReturn:
 def run_and_exit(main: Main) -> NoReturn:
     """Run ``main`` (sync or async); turn the usual setup problems into short advice."""
     from workbook.server import MissingBinary, ServerUnreachable
+    from workbook.trips import TripError
     from workbook.world import WorldError
 
     console = Console(stderr=True, highlight=False)
@@ -39,7 +40,7 @@ def run_and_exit(main: Main) -> NoReturn:
         if inspect.isawaitable(result):
             result = asyncio.run(result)
         code = result if isinstance(result, int) else 0
-    except (ServerUnreachable, MissingBinary, WorldError) as err:
+    except (ServerUnreachable, MissingBinary, TripError, WorldError) as err:
         console.print(f"[bold red]Cannot run:[/] {err}")
         code = 2
     except KeyboardInterrupt:
