@@ -121,6 +121,13 @@ def test_verify_catches_an_accidentally_solved_practice(clone, cli_env):
     assert "practice already passes every check" in done.stdout
 
 
+def test_top_readme_names_only_what_exists():
+    from workbook.cli import COMMANDS
+    from workbook.verify import readme_problems
+
+    assert readme_problems(REPO_ROOT, set(COMMANDS)) == []
+
+
 def test_readme_test_command_is_what_ci_runs():
     readme = (REPO_ROOT / "README.md").read_text()
     command = "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt && pytest"

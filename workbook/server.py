@@ -14,6 +14,7 @@ import asyncio
 import shutil
 import subprocess
 import sys
+import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -132,24 +133,28 @@ async def connect_or_start(announce=print) -> AsyncIterator[Client]:
         f"No Temporal server at {DEFAULT_ADDRESS}: starting an embedded dev server "
         f"(Web UI: http://localhost:{UI_PORT}) until this program ends."
     )
-    # Its banner would interleave with our output; errors still reach stderr.
-    process = subprocess.Popen(
-        dev_server_command(7233, UI_PORT, None), stdout=subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        client = await _wait_until_up(process)
-        yield client
-    finally:
-        _stop(process)
+    # Its banner and its shutdown chatter would interleave with our output: keep them in a
+    # file, and show its end only if the server fails to start.
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            dev_server_command(7233, UI_PORT, None), stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            client = await _wait_until_up(process, log)
+            yield client
+        finally:
+            _stop(process)
 
 
-async def _wait_until_up(process: subprocess.Popen, within: float = 30.0) -> Client:
+async def _wait_until_up(process: subprocess.Popen, log, within: float = 30.0) -> Client:
     deadline = asyncio.get_running_loop().time() + within
     while True:
         if process.poll() is not None:
+            log.seek(0)
+            said = log.read().strip().splitlines()[-3:]
             raise ServerUnreachable(
                 f"the embedded dev server exited at once (status {process.returncode}): is "
-                f"another program using port 7233 or {UI_PORT}?"
+                f"another program using port 7233 or {UI_PORT}?\n" + "\n".join(said)
             )
         try:
             return await connect(timeout=2)
