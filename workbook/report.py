@@ -32,10 +32,31 @@ async def task_failure(handle: WorkflowHandle, source: str = "") -> str | None:
     return explain_workflow_error(kind, failures[-1].message, source)
 
 
+# Errors that mean a bug in the code, not an outage: retrying will never fix them.
+CODE_ERRORS = {"NotImplementedError", "NameError", "AttributeError", "TypeError", "ImportError"}
+
+
+async def activity_bug(handle: WorkflowHandle) -> str | None:
+    """An activity that Temporal keeps retrying although it fails with a bug (a TODO
+    still raising NotImplementedError, a typo): an undo's retries never give up."""
+    for pending in (await handle.describe()).raw_description.pending_activities:
+        kind = pending.last_failure.application_failure_info.type
+        if kind in CODE_ERRORS:
+            name = pending.activity_type.name
+            message = pending.last_failure.message
+            if kind == "NotImplementedError":
+                return f"a TODO is still waiting for you: {name} raises NotImplementedError ({message})."
+            return f"{name} fails with a bug, not an outage, and retrying won't fix it: {kind}: {message}"
+    return None
+
+
 async def diagnose(handle: WorkflowHandle, source: str = "") -> str | None:
     """Why a workflow is not getting anywhere, or None if we can't tell: a failing
     workflow task, an activity retried again and again, or nobody polling its queue."""
     reason = await task_failure(handle, source)
+    if reason:
+        return reason
+    reason = await activity_bug(handle)
     if reason:
         return reason
     description = (await handle.describe()).raw_description

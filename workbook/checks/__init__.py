@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 from workbook import world
 from workbook.audit import AuditReport, audit, dollars
 from workbook.explain import explain_exception, explain_workflow_error
-from workbook.report import task_failure
+from workbook.report import activity_bug, task_failure
 from workbook.loader import exercise_dir, loaded
 from workbook.timeline import Timeline, root_cause, timeline_of
 from workbook.trips import TripRequest, example_trip
@@ -178,7 +178,7 @@ class Lab:
                 done, _ = await asyncio.wait({waiting}, timeout=1.0)
                 if done:
                     return waiting.result()
-                reason = await task_failure(handle, self.source)
+                reason = await task_failure(handle, self.source) or await activity_bug(handle)
                 if reason:
                     raise CheckFailed(reason)
             raise CheckFailed(
