@@ -109,3 +109,17 @@ async def test_a_malformed_shared_value_gets_a_clear_message(tmp_path, student_e
     assert "in shared.py, card_number should be text in quotes" in output
     assert "Traceback" not in output
     assert world.reservations() == []  # nothing was booked, nothing was lost
+
+
+@pytest.mark.parametrize("number", ["02", "03"])
+def test_shipped_practice_worker_starts(number, student_env):
+    """Unsolved is not broken: the practice worker connects and polls, as shipped."""
+    practice = exercise_dir(number) / "practice"
+    worker = subprocess.Popen([sys.executable, "worker.py"], cwd=practice, env=student_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        first_line = worker.stdout.readline()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert "Worker polling task queue" in first_line
