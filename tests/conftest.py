@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from workbook import world as travel_world
-from workbook.server import find_binary, quiet_runtime
+from workbook.server import quiet_runtime, start_local_dev_server, start_test_server
 
 
 def pytest_addoption(parser):
@@ -45,15 +45,9 @@ async def env(request):
     """One Temporal environment for the whole run; each test uses its own task queue."""
     choice = request.config.getoption("--workflow-environment")
     if choice == "time-skipping":
-        environment = await WorkflowEnvironment.start_time_skipping(
-            runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server")
-        )
+        environment = await start_test_server()
     elif choice == "local":
-        environment = await WorkflowEnvironment.start_local(
-            runtime=quiet_runtime(),
-            dev_server_existing_path=find_binary("temporal"),
-            dev_server_log_level="error",
-        )
+        environment = await start_local_dev_server()
     else:
         client = await Client.connect(choice, runtime=quiet_runtime())
         environment = WorkflowEnvironment.from_client(client)
@@ -65,11 +59,7 @@ async def env(request):
 async def dev_server():
     """A real dev server (not time-skipping), for tests that need what only it does:
     end-to-end runs of worker.py and starter.py, cancellation, notebooks."""
-    environment = await WorkflowEnvironment.start_local(
-        runtime=quiet_runtime(),
-        dev_server_existing_path=find_binary("temporal"),
-        dev_server_log_level="error",
-    )
+    environment = await start_local_dev_server()
     yield environment
     await environment.shutdown()
 

@@ -106,13 +106,9 @@ async def run_checks(folder: Path, number: str):
     suite = load_suite(number)
     if not suite.uses_temporal:
         return await run_suite(suite, folder, None)
-    from temporalio.testing import WorkflowEnvironment
+    from workbook.server import start_test_server
 
-    from workbook.server import find_binary, quiet_runtime
-
-    env = await WorkflowEnvironment.start_time_skipping(
-        runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server")
-    )
+    env = await start_test_server()
     try:
         return await run_suite(suite, folder, env.client)
     finally:

@@ -68,8 +68,8 @@ WORKFLOW_ERRORS = {
 
 def explain_workflow_error(error_type: str, message: str, source: str = "") -> str:
     """An error raised by workflow code (not by an activity), as Temporal reported it."""
-    if "coroutine" in message or unawaited_activity_calls(source):
-        lines = unawaited_activity_calls(source)
+    lines = unawaited_activity_calls(source)
+    if "coroutine" in message or lines:
         at = f" (workflow.py line {', '.join(map(str, lines))})" if lines else ""
         return (
             f"a coroutine was never awaited{at}: write `await workflow.execute_activity(...)`, "

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 from workbook import world
 from workbook.loader import exercise_dir, loaded
-from workbook.server import find_binary, quiet_runtime
+from workbook.server import start_local_dev_server
 
 _in_use = ExitStack()  # the exercise folder use_exercise() loaded last
 
@@ -52,14 +52,8 @@ async def start_dev_server():
     """An embedded Temporal dev server on a free random port (never 7233, so it cannot
     collide with a server you started yourself). Its client is ``env.client``; stop it
     with ``await env.shutdown()``."""
-    from temporalio.testing import WorkflowEnvironment
-
     with _stdout_to_devnull():
-        return await WorkflowEnvironment.start_local(
-            dev_server_existing_path=find_binary("temporal"),
-            runtime=quiet_runtime(),
-            dev_server_log_level="error",
-        )
+        return await start_local_dev_server()
 
 
 @contextmanager

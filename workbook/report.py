@@ -39,7 +39,11 @@ CODE_ERRORS = {"NotImplementedError", "NameError", "AttributeError", "TypeError"
 async def activity_bug(handle: WorkflowHandle) -> str | None:
     """An activity that Temporal keeps retrying although it fails with a bug (a TODO
     still raising NotImplementedError, a typo): an undo's retries never give up."""
-    for pending in (await handle.describe()).raw_description.pending_activities:
+    return _activity_bug((await handle.describe()).raw_description)
+
+
+def _activity_bug(description) -> str | None:
+    for pending in description.pending_activities:
         kind = pending.last_failure.application_failure_info.type
         if kind in CODE_ERRORS:
             name = pending.activity_type.name
@@ -56,10 +60,10 @@ async def diagnose(handle: WorkflowHandle, source: str = "") -> str | None:
     reason = await task_failure(handle, source)
     if reason:
         return reason
-    reason = await activity_bug(handle)
+    description = (await handle.describe()).raw_description
+    reason = _activity_bug(description)
     if reason:
         return reason
-    description = (await handle.describe()).raw_description
     for pending in description.pending_activities:
         if pending.attempt > 1 and pending.HasField("last_failure"):
             return (

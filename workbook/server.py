@@ -92,6 +92,27 @@ async def connect(timeout: float = CONNECT_TIMEOUT, **overrides) -> Client:
         raise ServerUnreachable(unreachable_message(address)) from err
 
 
+async def start_test_server():
+    """The time-skipping test server, in-process: for checks (timers and retries skip)."""
+    from temporalio.testing import WorkflowEnvironment
+
+    return await WorkflowEnvironment.start_time_skipping(
+        runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server")
+    )
+
+
+async def start_local_dev_server():
+    """A dev server on a free random port, in-process: for tests and notebooks. Its
+    client is ``env.client``; stop it with ``await env.shutdown()``."""
+    from temporalio.testing import WorkflowEnvironment
+
+    return await WorkflowEnvironment.start_local(
+        runtime=quiet_runtime(),
+        dev_server_existing_path=find_binary("temporal"),
+        dev_server_log_level="error",
+    )
+
+
 def dev_server_command(port: int, ui_port: int, db_file: Path | None) -> list[str]:
     command = [
         find_binary("temporal"), "server", "start-dev", "--port", str(port),

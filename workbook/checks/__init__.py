@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 
 from workbook import world
 from workbook.audit import AuditReport, audit, dollars
-from workbook.explain import explain_exception, explain_workflow_error
+from workbook.explain import explain_exception, explain_workflow_error, unawaited_activity_calls
 from workbook.report import activity_bug, task_failure
 from workbook.loader import exercise_dir, loaded
 from workbook.timeline import Timeline, root_cause, timeline_of
@@ -307,8 +307,6 @@ def expect_compensations(outcome: Outcome, expected: list[str], failed_step: str
     if ran == expected and not unfinished:
         return
     if not ran:
-        from workbook.explain import unawaited_activity_calls
-
         lines = unawaited_activity_calls(source)
         if lines:
             raise CheckFailed(
