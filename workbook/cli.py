@@ -1,6 +1,6 @@
 """`python -m workbook ...` (also the `workbook` command).
 
-Students: run, check, hint, list, reset.  Instructors: verify.  Everyone: audit, server.
+Students: run, check, watch, hint, list, reset.  Instructors: verify.  Everyone: audit, server.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from workbook.world import REPO_ROOT
 console = Console(highlight=False)
 # Where `check` and `hint` remember how far you got (ignored by git).
 PROGRESS_FILE = Path(os.environ.get("WORKBOOK_PROGRESS", REPO_ROOT / ".workbook" / "progress.json"))
-COMMANDS = ("audit", "server", "run", "check", "hint", "list", "reset", "verify")
+COMMANDS = ("audit", "server", "run", "check", "watch", "hint", "list", "reset", "verify")
 
 
 # --- progress, remembered between runs -------------------------------------------
@@ -122,6 +122,14 @@ def cmd_check(args) -> int:
     number, target = exercise.name[:2], "solution" if args.solution else "practice"
     console.print(f"Checking [bold]{exercise.name}[/] ({target}/) …\n")
     results = asyncio.run(run_checks(exercise / target, number))
+    return 0 if report_checks(exercise, target, results) else 1
+
+
+def report_checks(exercise: Path, target: str, results, watching: bool = False) -> bool:
+    """Print each check's verdict and what to do next, in the words of the mode the
+    student is in (`check` or `watch`); remember the outcome of practice/.
+    True when every check passes."""
+    number = exercise.name[:2]
     for result in results:
         mark = "[green]✓[/]" if result.passed else "[red]✗[/]"
         console.print(f"  {mark} {result.title}")
@@ -133,15 +141,16 @@ def cmd_check(args) -> int:
         console.print(f"[bold green]All {passed} checks pass.[/] Exercise {number} is done. Well done!")
         following = [f for f in exercises() if f.name > exercise.name]
         if following and target == "practice":
-            console.print(f"Next: {following[0].name} (see its README.md)")
+            how = "press [bold]n[/] to start it" if watching else "see its README.md"
+            console.print(f"Next: {following[0].name} ({how})")
+        elif watching:
+            console.print("That was the last exercise: the whole workbook is done.")
     else:
-        console.print(
-            f"{passed} of {len(results)} checks pass. Keep going! "
-            f"Stuck? [bold]python -m workbook hint {number}[/]"
-        )
+        stuck = "press [bold]h[/] for a hint" if watching else f"[bold]python -m workbook hint {number}[/]"
+        console.print(f"{passed} of {len(results)} checks pass. Keep going! Stuck? {stuck}")
     if target == "practice":
         remember(number, state="done" if passed == len(results) else "in progress")
-    return 0 if passed == len(results) else 1
+    return passed == len(results)
 
 
 def load_hints(exercise: Path) -> list[str]:
@@ -153,21 +162,26 @@ def load_hints(exercise: Path) -> list[str]:
 
 def cmd_hint(args) -> int:
     exercise = exercise_dir(args.exercise)
+    show_hint(exercise, f"Run [bold]python -m workbook hint {exercise.name[:2]}[/] again.")
+    return 0
+
+
+def show_hint(exercise: Path, again: str) -> None:
+    """The next hint of ``exercise``; ``again`` says how to get the one after it."""
     number = exercise.name[:2]
     hints = load_hints(exercise)
     if not hints:
         console.print(f"Exercise {number} has no hints yet: its README.md walks you through it.")
-        return 0
+        return
     shown = load_progress().get(number, {}).get("hints_shown", 0)
     index = min(shown, len(hints) - 1)
     console.print(f"[bold]Hint {index + 1} of {len(hints)}[/] for {exercise.name}:\n")
     console.print(hints[index])
     if index + 1 < len(hints):
-        console.print(f"\nStill stuck? Run [bold]python -m workbook hint {number}[/] again.")
+        console.print(f"\nStill stuck? {again}")
     else:
         console.print("\nThat was the last hint.")
     remember(number, hints_shown=index + 1)
-    return 0
 
 
 def _git(*args: str) -> subprocess.CompletedProcess:
@@ -225,6 +239,12 @@ def cmd_reset(args) -> int:
     save_progress(progress)
     console.print(f"Restored {practice.relative_to(REPO_ROOT)} to its shipped state.")
     return 0
+
+
+def cmd_watch(args) -> int:
+    from workbook.watch import watch
+
+    return watch(args.exercise)
 
 
 # --- verify -------------------------------------------------------------------------
@@ -298,6 +318,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check your work on an exercise")
     p.add_argument("exercise", help="its number, e.g. 03")
     p.add_argument("--solution", action="store_true", help="check solution/ instead of practice/")
+    p = sub.add_parser("watch", help="re-check your practice/ on every save (recommended)")
+    p.add_argument("exercise", nargs="?", help="its number; default: the first not yet done")
     p = sub.add_parser("hint", help="the next hint for an exercise")
     p.add_argument("exercise")
     sub.add_parser("list", help="every exercise and how far you got")
