@@ -63,9 +63,58 @@ class TripError(ValueError):
     """A trip request that cannot be right, e.g. a mistyped value in shared.py."""
 
 
+# Typo or business failure? validate_trip() runs in the starters only (never in the world,
+# the activities or the checks), before anything is booked, and refuses only values that
+# cannot be meant: the wrong type, an empty or absurdly long text, spaces around a name,
+# digits that are not the ASCII 0-9 (str.isdigit() accepts "４２" and "²"), a car or room
+# type the travel world has never heard of ("ecomony", "SUV"), a stay of 0 or 10,000 nights.
+# Everything a real customer could ask for goes through, and the world answers with a
+# business error, which is what the exercises teach: a *known* car type that is sold out
+# (exercise 02's "suv"), a well-formed card number with the wrong number of digits or a bad
+# check digit (exercise 03's 15 digits), a declined card, a flight or hotel that does not
+# exist. The checks build their trips themselves, so they can still ask for a "penthouse".
+MAX_TEXT = 80  # characters: longer than any id, name or card number in the workbook
+MAX_CARD_DIGITS = 19  # the longest card numbers issued; the bank (the world) wants 16
+MAX_DAYS = 365
+SHOWN = 40  # at most this many characters of a bad value are echoed back
+
+
+def short(value: object) -> str:
+    """``repr(value)``, cut to about SHOWN characters: a 1.6 MB mistake is not echoed whole."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = SHOWN
+    shortener.maxlist = shortener.maxtuple = shortener.maxdict = shortener.maxset = 4
+    return shortener.repr(value)
+
+
+def _kind_name(value: object) -> str:
+    return type(value).__name__
+
+
+def validate_setting(name: str, value: object, kind: type) -> None:
+    """A switch in shared.py that must be exactly ``kind`` (e.g. True/False, not "yes")."""
+    if kind is bool and not isinstance(value, bool):
+        raise TripError(
+            f"in shared.py, {name} should be True or False (no quotes), "
+            f"but it is {short(value)} ({_kind_name(value)})."
+        )
+    if not isinstance(value, kind):
+        raise TripError(f"in shared.py, {name} should be a {kind.__name__}, but it is {short(value)}.")
+
+
+def _known(kind: str) -> list[str]:
+    """The car or room types the built-in travel world rents, in its own order."""
+    from workbook import world
+
+    rows, column = (world.CARS, 1) if kind == "car_type" else (world.HOTEL_ROOMS, 3)
+    return list(dict.fromkeys(row[column] for row in rows))
+
+
 def validate_trip(trip: TripRequest) -> None:
-    """Catch values of the wrong kind before Temporal sees them, with a message that
-    says which setting to fix (usually in the exercise's shared.py)."""
+    """Catch values that cannot be right before anything is booked, with one short line
+    that says which setting to fix (usually in the exercise's shared.py)."""
     expected = {"nights": int, "rental_days": int}
     for name, value in vars(trip).items():
         kind = expected.get(name, str)
@@ -73,7 +122,50 @@ def validate_trip(trip: TripRequest) -> None:
             example = "3" if kind is int else '"4242424242424242"' if name == "card_number" else '"..."'
             raise TripError(
                 f"in shared.py, {name} should be {'a whole number' if kind is int else 'text in quotes'} "
-                f"(like {example}), but it is {value!r} ({type(value).__name__})."
+                f"(like {example}), but it is {short(value)} ({_kind_name(value)})."
             )
-        if kind is str and not value.strip():
+        if kind is int:
+            if not 1 <= value <= MAX_DAYS:
+                raise TripError(f"in shared.py, {name} is {short(value)}: use a number from 1 to {MAX_DAYS}.")
+            continue
+        if not value.strip():
             raise TripError(f"in shared.py, {name} is empty; give it a value.")
+        if len(value) > MAX_TEXT:
+            raise TripError(
+                f"in shared.py, {name} is {len(value):,} characters long ({short(value)}): "
+                "that cannot be right."
+            )
+        if value != value.strip() or not value.isprintable():
+            raise TripError(f"in shared.py, {name} is {short(value)}: remove the spaces or invisible characters.")
+        if name == "card_number":
+            _validate_card_number(value)
+        elif name in ("car_type", "room_type"):
+            _validate_type(name, value)
+
+
+def _validate_card_number(value: str) -> None:
+    # Digits as on the card, in groups if you like ("4242 4242 4242 4242"); the length is
+    # for the bank to judge (a 15-digit number is exercise 03's failing payment).
+    digits = value.replace(" ", "")
+    if "  " in value or not all(c in "0123456789" for c in digits):
+        raise TripError(
+            f"in shared.py, card_number is {short(value)}: use only the plain digits 0-9, "
+            'like "4242424242424242".'
+        )
+    if len(digits) > MAX_CARD_DIGITS:
+        raise TripError(
+            f"in shared.py, card_number has {len(digits)} digits; a card number has 16 "
+            f"(never more than {MAX_CARD_DIGITS})."
+        )
+
+
+def _validate_type(name: str, value: str) -> None:
+    import difflib
+
+    known = _known(name)
+    if value in known:
+        return
+    close = difflib.get_close_matches(value.lower(), known, n=1, cutoff=0.6)
+    what = name.replace("_", " ")
+    advice = f"did you mean {close[0]!r}?" if close else "use " + ", ".join(known[:-1]) + f" or {known[-1]}."
+    raise TripError(f"in shared.py, {name} is {short(value)}, which is not a {what} the travel world has: {advice}")

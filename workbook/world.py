@@ -483,6 +483,15 @@ def _payment(row: sqlite3.Row) -> Payment:
     return Payment(f"PAY-{row['id']:04d}", row["trip_id"], row["amount_cents"], row["status"])
 
 
+def _short(value: object, limit: int = 40) -> str:
+    """A value for an error message, cut short: a 1 MB mistake is not echoed whole."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = limit
+    return shortener.repr(value)
+
+
 def _luhn_ok(number: str) -> bool:
     total = 0
     for position, char in enumerate(reversed(number)):
@@ -495,13 +504,14 @@ def _luhn_ok(number: str) -> bool:
 
 def validate_card(card_number: str) -> None:
     digits = card_number.replace(" ", "")
-    if len(digits) != 16 or not digits.isdigit():
-        raise InvalidCardNumber(
-            f"card number {card_number!r} is invalid: it needs 16 digits, "
-            f"it has {sum(c.isdigit() for c in digits)}"
-        )
+    ascii_digits = sum(c in "0123456789" for c in digits)  # not str.isdigit(): "４" and "²" are not
+    shown = _short(card_number)
+    if ascii_digits != len(digits):
+        raise InvalidCardNumber(f"card number {shown} is invalid: it may hold only the digits 0-9")
+    if len(digits) != 16:
+        raise InvalidCardNumber(f"card number {shown} is invalid: it needs 16 digits, it has {ascii_digits}")
     if not _luhn_ok(digits):
-        raise InvalidCardNumber(f"card number {card_number!r} fails its check digit")
+        raise InvalidCardNumber(f"card number {shown} fails its check digit")
     if digits == DECLINED_CARD:
         raise CardDeclined(f"the bank declined card ending {digits[-4:]}")
 

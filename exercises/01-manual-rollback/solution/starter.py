@@ -15,7 +15,7 @@ from shared import CRASH_AFTER_HOTEL, TRIP
 from workbook import world
 from workbook.audit import audit, dollars
 from workbook.entry import run_and_exit
-from workbook.trips import TripRequest
+from workbook.trips import TripRequest, validate_setting, validate_trip
 
 console = Console(highlight=False)
 STEPS = ("flight", "hotel", "car", "payment")
@@ -96,19 +96,30 @@ def book_trip(trip: TripRequest) -> None:
 
 
 def main() -> int:
+    # A typo in shared.py gets one clear line, before anything is booked.
+    validate_trip(TRIP)
+    validate_setting("CRASH_AFTER_HOTEL", CRASH_AFTER_HOTEL, bool)
     world.reset()  # a fresh travel world every run, so you see the same story every time
     console.print(f"[bold]Booking {TRIP.trip_id} for {TRIP.customer}[/] (no Temporal)")
+    silent_failure = False
     try:
         book_trip(TRIP)
     except world.WorldError as err:
         console.print(f"[bold red]Trip not booked:[/] {err}")
+    else:
+        silent_failure = not world.is_confirmed(TRIP.trip_id)
     if world.is_confirmed(TRIP.trip_id):
         console.print("[bold green]Trip booked and confirmed.[/]")
+    elif silent_failure:
+        console.print(
+            "[bold red]Trip not booked, yet book_trip() returned as if all went well:[/] "
+            "end its except block with a bare `raise`, so the caller knows."
+        )
     # The audit reads the world, not this program: is anything held or charged for a
     # trip that is not confirmed? Exit status 0 only when nothing is.
     report = audit()
     console.print(report)
-    return 0 if report.clean else 1
+    return 0 if report.clean and not silent_failure else 1
 
 
 if __name__ == "__main__":
