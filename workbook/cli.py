@@ -75,6 +75,7 @@ async def _run(folder: Path) -> int:
     import logging
 
     from workbook.loader import loaded
+    from workbook.report import running_in
     from workbook.server import connect_or_start
 
     # Failed activities are part of the story the starter tells; the SDK's warnings
@@ -84,9 +85,12 @@ async def _run(folder: Path) -> int:
     with loaded(folder) as modules:
         if not hasattr(modules, "worker"):  # plain Python, before Temporal
             return modules.starter.main()
-        async with connect_or_start(announce=console.print) as client:
-            async with modules.worker.create_worker(client):
-                return await modules.starter.book(client)
+        again = f"python -m workbook run {folder.parent.name[:2]}" + (" --practice" if folder.name == "practice" else "")
+        # The worker runs in this process: a workflow that cannot go on is ended, not waited for.
+        with running_in("run", again, folder):
+            async with connect_or_start(announce=console.print) as client:
+                async with modules.worker.create_worker(client):
+                    return await modules.starter.book(client)
 
 
 def cmd_run(args) -> int:

@@ -30,10 +30,12 @@ def exit_now(code: int) -> NoReturn:
 
 def run_and_exit(main: Main) -> NoReturn:
     """Run ``main`` (sync or async); turn the usual setup problems into short advice."""
+    from workbook import logs
     from workbook.server import MissingBinary, ServerUnreachable
     from workbook.trips import TripError
     from workbook.world import WorldError
 
+    logs.install()  # a sold-out car is one line in the worker's terminal, not a traceback
     console = Console(stderr=True, highlight=False)
     try:
         result = main()

@@ -3,15 +3,69 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
 
 from rich.console import Console
 from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
 
 from workbook.audit import audit
 from workbook.explain import explain_workflow_error, no_worker_message
 from workbook.timeline import root_cause, timeline_of
 
 WORKER_HINT_AFTER = 5.0  # seconds without a result before we suspect no worker is running
+ENDLESS_AFTER = 3  # failed attempts of a never-ending retry before a run in one process gives up
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Where the worker runs: that decides what a stuck workflow's advice can say.
+
+    * ``starter`` (the default): worker.py runs in another terminal. A workflow whose code
+      is broken waits on the server for a fixed worker: fix the code, restart the worker,
+      and the same run goes on. The starter keeps waiting; Ctrl+C leaves the run on the
+      server, and the next ``python starter.py`` replaces it.
+    * ``run`` (or any other name, e.g. ``watch``): the worker runs inside this process,
+      so there is no worker to restart. A workflow that cannot go on is terminated within
+      seconds, so nothing is left running, and the command ends non-zero.
+    """
+
+    name: str = "starter"
+    again: str = "python starter.py"  # the command that tries again, in this mode
+    folder: Path | None = None  # the exercise folder being run, for the workflow's source
+
+    @property
+    def worker_elsewhere(self) -> bool:
+        return self.name == "starter"
+
+    def source(self) -> str:
+        if self.folder is None:
+            return _workflow_source()
+        path = Path(self.folder) / "workflow.py"
+        return path.read_text() if path.exists() else ""
+
+
+_MODE: contextvars.ContextVar[Mode] = contextvars.ContextVar("workbook_report_mode", default=Mode())
+
+
+@contextmanager
+def running_in(name: str, again: str, folder: Path | None = None) -> Iterator[Mode]:
+    """Within this block, follow() speaks for ``name`` mode (see Mode), e.g. the
+    `workbook run` command, whose worker runs in the same process as its starter."""
+    mode = Mode(name, again, folder)
+    token = _MODE.set(mode)
+    try:
+        yield mode
+    finally:
+        _MODE.reset(token)
+
+
+class WorkflowStopped(Exception):
+    """A run in one process ended a workflow that could not go on (it was terminated)."""
 
 
 async def task_failure(handle: WorkflowHandle, source: str = "") -> str | None:
@@ -20,6 +74,12 @@ async def task_failure(handle: WorkflowHandle, source: str = "") -> str | None:
     A broken workflow does not fail: its task fails and Temporal retries it forever,
     hoping for a fixed worker. The reason is in the history (WorkflowTaskFailed).
     """
+    failure = await _last_task_failure(handle)
+    return explain_workflow_error(*failure, source) if failure else None
+
+
+async def _last_task_failure(handle: WorkflowHandle) -> tuple[str, str] | None:
+    """(error type, message) of the workflow's last failed workflow task, if any."""
     history = await handle.fetch_history()
     failures = [
         e.workflow_task_failed_event_attributes.failure
@@ -28,8 +88,11 @@ async def task_failure(handle: WorkflowHandle, source: str = "") -> str | None:
     ]
     if not failures:
         return None
-    kind = failures[-1].application_failure_info.type or "Error"
-    return explain_workflow_error(kind, failures[-1].message, source)
+    return failures[-1].application_failure_info.type or "Error", failures[-1].message
+
+
+def _nondeterministic(kind: str, message: str) -> bool:
+    return kind == "NondeterminismError" or "Nondeterminism" in message or "TMPRL1100" in message
 
 
 # Errors that mean a bug in the code, not an outage: retrying will never fix them.
@@ -57,16 +120,25 @@ def _activity_bug(description) -> str | None:
 async def diagnose(handle: WorkflowHandle, source: str = "") -> str | None:
     """Why a workflow is not getting anywhere, or None if we can't tell: a failing
     workflow task, an activity retried again and again, or nobody polling its queue."""
-    reason = await task_failure(handle, source)
-    if reason:
-        return reason
+    return (await _diagnosis(handle, source))[1]
+
+
+async def _diagnosis(handle: WorkflowHandle, source: str = "", in_process: bool = False):
+    """(kind, reason) of ``diagnose``, or (None, None). Kinds: "task" (the workflow's
+    code fails), "nondeterminism", "activity-bug", "retrying", "retrying-forever"
+    (no maximum_attempts, and failed ENDLESS_AFTER times already), "no-worker"."""
+    failure = await _last_task_failure(handle)
+    if failure:
+        kind = "nondeterminism" if _nondeterministic(*failure) else "task"
+        return kind, explain_workflow_error(*failure, source)
     description = (await handle.describe()).raw_description
     reason = _activity_bug(description)
     if reason:
-        return reason
+        return "activity-bug", reason
     for pending in description.pending_activities:
         if pending.attempt > 1 and pending.HasField("last_failure"):
-            return (
+            forever = pending.maximum_attempts == 0 and pending.attempt > ENDLESS_AFTER
+            return "retrying-forever" if forever else "retrying", (
                 f"{pending.activity_type.name} has failed {pending.attempt - 1} time(s) and "
                 f"Temporal keeps retrying it: {pending.last_failure.message}. If that error will "
                 "not go away by itself, make it non-retryable, or cap the retries with "
@@ -74,8 +146,15 @@ async def diagnose(handle: WorkflowHandle, source: str = "") -> str | None:
             )
     task_queue = description.execution_config.task_queue.name
     if not await _has_pollers(handle, task_queue):
-        return no_worker_message(task_queue)
-    return None
+        if in_process:
+            workflow_type = description.workflow_execution_info.type.name
+            return "no-worker", (
+                f"nothing runs {workflow_type} on task queue {task_queue!r}: the worker that this "
+                "command started from worker.py does not register it. Add it to workflows=[...] "
+                "in create_worker(), and every activity it calls to activities=[...]."
+            )
+        return "no-worker", no_worker_message(task_queue)
+    return None, None
 
 
 async def _has_pollers(handle: WorkflowHandle, task_queue: str) -> bool:
@@ -94,16 +173,76 @@ async def _has_pollers(handle: WorkflowHandle, task_queue: str) -> bool:
     return bool(response.pollers)
 
 
-async def wait_for_result(handle: WorkflowHandle, console: Console):
-    """The workflow's result; says what is wrong if nothing happens for a while."""
+# What the starter says next, when worker.py runs in another terminal (Mode "starter").
+RESTART_WORKER = "Fix it, restart the worker (Ctrl+C, python worker.py), and this run goes on."
+START_WORKER = "Start the worker, or fix it and restart it (Ctrl+C, python worker.py), and this run goes on."
+NEW_RUN = (
+    "This run cannot go on with the changed code: press Ctrl+C here, then run python "
+    "starter.py again (the new run replaces this one)."
+)
+
+
+async def wait_for_result(handle: WorkflowHandle, console: Console, mode: Mode | None = None):
+    """The workflow's result; says what is wrong if nothing happens for a while.
+
+    With the worker in another terminal, it keeps waiting: the run goes on once a fixed
+    worker picks it up. With the worker in this process (``workbook run``), a workflow
+    that cannot go on is terminated and WorkflowStopped is raised, within seconds."""
+    mode = mode or _MODE.get()
     waiting = asyncio.ensure_future(handle.result())
+    try:
+        if mode.worker_elsewhere:
+            return await _wait_for_worker_elsewhere(handle, waiting, console, mode)
+        return await _wait_in_process(handle, waiting, console, mode)
+    finally:
+        waiting.cancel()
+
+
+async def _wait_for_worker_elsewhere(handle, waiting, console: Console, mode: Mode):
     done, _ = await asyncio.wait({waiting}, timeout=WORKER_HINT_AFTER)
     if not done:
-        reason = await diagnose(handle, _workflow_source())
+        kind, reason = await _diagnosis(handle, mode.source())
         console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason or 'is the worker running?'}")
-        if reason:
-            console.print("Fix it, restart the worker (Ctrl+C, python worker.py), and this run goes on.")
+        if kind == "nondeterminism":
+            console.print(NEW_RUN)
+        elif kind == "no-worker":
+            console.print(START_WORKER)
+        elif kind:
+            console.print(RESTART_WORKER)
     return await waiting
+
+
+async def _wait_in_process(handle, waiting, console: Console, mode: Mode):
+    said, waited = None, 0.0
+    while True:
+        done, _ = await asyncio.wait({waiting}, timeout=1.0)
+        if done:
+            return waiting.result()
+        waited += 1.0
+        # A failing workflow task or an activity bug shows at once; no poller and retries
+        # only after a while (the worker may still be starting; a retry may succeed).
+        kind, reason = await _diagnosis(handle, mode.source(), in_process=True)
+        if kind in ("no-worker", "retrying", "retrying-forever") and waited < WORKER_HINT_AFTER:
+            continue
+        if kind in ("task", "nondeterminism", "activity-bug", "no-worker", "retrying-forever"):
+            reason = reason.replace("python starter.py", mode.again)
+            console.print(f"[bold red]Stopped {handle.id}:[/] {reason}")
+            await _terminate(handle, f"{mode.again} stopped it: {reason}")
+            console.print(
+                "The worker ran inside this command, so there is no worker to restart: the "
+                f"workflow was terminated and nothing is left running. Fix it, then run {mode.again} again."
+            )
+            raise WorkflowStopped(reason)
+        if reason and reason != said:
+            console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason}")
+            said = reason
+
+
+async def _terminate(handle: WorkflowHandle, reason: str) -> None:
+    try:
+        await handle.terminate(reason=reason[:500])
+    except RPCError:
+        pass  # it ended in the meantime: nothing left running either way
 
 
 def web_ui_link(handle: WorkflowHandle) -> str:
@@ -125,17 +264,49 @@ def _workflow_source() -> str:
     return path.read_text() if path.exists() else ""
 
 
-async def follow(handle: WorkflowHandle, console: Console | None = None) -> int:
-    """Wait for the workflow, then print the story. Exit status: 0 booked, 1 not."""
+async def follow(handle: WorkflowHandle, console: Console | None = None, mode: Mode | None = None) -> int:
+    """Wait for the workflow, then print the story. Exit status: 0 booked, 1 not.
+
+    ``mode`` (default: the one set by running_in(), else "starter") decides what the
+    advice says when the workflow cannot go on; see Mode."""
     console = console or Console(highlight=False)
+    mode = mode or _MODE.get()
     console.print(f"Started workflow [bold]{handle.id}[/].{web_ui_link(handle)}")
     try:
-        itinerary = await wait_for_result(handle, console)
-        console.print(f"[bold green]Trip booked:[/] {itinerary}")
-        code = 0
+        itinerary = await wait_for_result(handle, console, mode)
     except WorkflowFailureError as failure:
         console.print(f"[bold red]Trip not booked:[/] {root_cause(failure)}")
-        code = 1
-    console.print(await timeline_of(handle))
+        itinerary, code = None, 1
+    except WorkflowStopped:
+        itinerary, code = None, 1
+    except asyncio.CancelledError:  # Ctrl+C
+        if not mode.worker_elsewhere:  # nobody else would ever run it: don't leave it behind
+            await _terminate(handle, f"{mode.again} was stopped with Ctrl+C")
+        raise
+    else:
+        code = 0 if itinerary is not None else 1
+    timeline = await timeline_of(handle)
+    if code == 0:
+        console.print(f"[bold green]Trip booked:[/] {itinerary}")
+    elif timeline.status == "Completed":
+        console.print(_completed_without_itinerary(timeline))
+    console.print(timeline)
     console.print(audit())
     return code
+
+
+def _completed_without_itinerary(timeline) -> str:
+    """A workflow that returned nothing: usually an except block that compensated and
+    then ended quietly, so Temporal recorded a success that was not one."""
+    undone = [r.name for r in timeline.runs if r.compensation and r.outcome == "completed"]
+    if undone:
+        return (
+            f"[bold red]Trip not booked:[/] the workflow completed without an itinerary, although "
+            f"{len(undone)} step(s) were undone ({' → '.join(undone)}). Its except block "
+            "compensated and then ended quietly, so Temporal recorded a success: end the except "
+            "block with a bare `raise`, so the workflow fails and the caller knows."
+        )
+    return (
+        "[bold red]Trip not booked:[/] the workflow completed without an itinerary: does "
+        "run() end with `return Itinerary(...)`?"
+    )

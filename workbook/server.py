@@ -83,6 +83,9 @@ def unreachable_message(address: str) -> str:
 
 async def connect(timeout: float = CONNECT_TIMEOUT, **overrides) -> Client:
     """Connect to the configured server, or raise ServerUnreachable within ``timeout``."""
+    from workbook import logs
+
+    logs.install()  # expected activity failures log one line, not a traceback
     config = {**connect_config(), **overrides}
     config.setdefault("runtime", quiet_runtime())
     address = config["target_host"]
