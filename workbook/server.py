@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -127,9 +129,14 @@ def dev_server_command(port: int, ui_port: int, db_file: Path | None) -> list[st
     return command
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, gently: bool = False) -> None:
+    """Stop a server process: SIGINT (what Ctrl+C would send) if ``gently``, else SIGTERM;
+    SIGKILL if it has not exited 10 seconds later."""
     if process.poll() is None:
-        process.terminate()
+        if gently and os.name != "nt":
+            process.send_signal(signal.SIGINT)
+        else:
+            process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -189,19 +196,53 @@ async def _wait_until_up(process: subprocess.Popen, log, within: float = 30.0) -
 
 
 def serve(db_file: Path | None = None, port: int = 7233, ui_port: int = UI_PORT) -> int:
-    """Run the dev server in the foreground until ^C. Returns its exit status."""
+    """Run the dev server in the foreground until ^C. Returns its exit status.
+
+    The server runs in its own process group, so Ctrl+C reaches only us; we then stop it
+    and drop what it says while it shuts down (e.g. `level=ERROR ... task queue closed`
+    for workflows still waiting in its database): a requested stop is not an error.
+    """
+    import threading
+
     db_file = db_file or REPO_ROOT / ".workbook" / "temporal.db"
     print(
         f"Temporal dev server on localhost:{port}, Web UI on http://localhost:{ui_port}\n"
         f"History is kept in {db_file}. Press Ctrl+C to stop.",
         flush=True,
     )
-    process = subprocess.Popen(dev_server_command(port, ui_port, db_file))
+    own_group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" else {"process_group": 0}
+    process = subprocess.Popen(
+        dev_server_command(port, ui_port, db_file), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, errors="replace", **own_group,
+    )  # fmt: skip
+    stopping = threading.Event()
+
+    def relay() -> None:  # its output, as long as it runs for real
+        for line in process.stdout:
+            if not stopping.is_set():
+                sys.stdout.write(line)
+                sys.stdout.flush()
+
+    relaying = threading.Thread(target=relay, daemon=True)
+    relaying.start()
+
+    def interrupt(signum, frame):  # closing the terminal or `kill` stops it the same way
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in _STOP_SIGNALS}
     try:
         return process.wait()
     except KeyboardInterrupt:
-        _stop(process)
-        print("Temporal dev server stopped.")
+        stopping.set()
+        _stop(process, gently=True)
+        relaying.join(timeout=5)
+        print("Temporal dev server stopped.", flush=True)
         return 0
     finally:
+        stopping.set()
         _stop(process)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
