@@ -259,7 +259,7 @@ def cmd_verify(args) -> int:
 
     from rich.table import Table
 
-    from workbook.verify import drift, readme_problems, todo_count
+    from workbook.verify import drift, judged_tree, readme_problems, todo_count
 
     table = Table(title="workbook verify")
     for column in ("exercise", "proof", "result"):
@@ -272,34 +272,38 @@ def cmd_verify(args) -> int:
         verdict = "[green]ok[/]" if not problems else "[red]" + "; ".join(problems) + "[/]"
         table.add_row(exercise, proof, verdict)
 
-    for exercise in exercises():
-        number, name = exercise.name[:2], exercise.name
-        solution = asyncio.run(run_checks(exercise / "solution", number))
-        record(name, "solution passes every check",
-               [f"{r.title}: {r.detail}" for r in solution if not r.passed])  # fmt: skip
-        practice = asyncio.run(run_checks(exercise / "practice", number))
-        unsolved = []
-        if any(r.name == "loads" for r in practice):
-            unsolved.append(f"practice does not load: {practice[0].detail}")
-        elif all(r.passed for r in practice):
-            unsolved.append("practice already passes every check: is it accidentally solved?")
-        record(name, "practice fails as shipped", unsolved)
-        problems = drift(exercise / "practice", exercise / "solution")
-        if not todo_count(exercise / "practice"):
-            problems.append("practice has no TODO")
-        record(name, "practice = solution outside TODOs", problems)
-        record(name, "README names what exists", readme_problems(exercise, set(COMMANDS)))
-    if not args.skip_notebooks:
-        notebooks = REPO_ROOT / "notebooks"
-        run = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(notebooks)],
-            cwd=REPO_ROOT, capture_output=True, text=True,
-        )  # fmt: skip
-        tail = run.stdout.strip().splitlines()[-1:] or ["no output"]
-        record("notebooks", "every notebook runs", [] if run.returncode == 0 else tail)
+    # The exercises as shipped (committed), not whatever someone has typed into practice/.
+    with judged_tree(REPO_ROOT) as (root, judged):
+        console.print(f"workbook verify {judged}.")
+        for exercise in sorted(p for p in (root / "exercises").glob("[0-9][0-9]-*") if p.is_dir()):
+            number, name = exercise.name[:2], exercise.name
+            solution = asyncio.run(run_checks(exercise / "solution", number))
+            record(name, "solution passes every check",
+                   [f"{r.title}: {r.detail}" for r in solution if not r.passed])  # fmt: skip
+            practice = asyncio.run(run_checks(exercise / "practice", number))
+            unsolved = []
+            if any(r.name == "loads" for r in practice):
+                unsolved.append(f"practice does not load: {practice[0].detail}")
+            elif all(r.passed for r in practice):
+                unsolved.append("practice already passes every check: is it accidentally solved?")
+            record(name, "practice fails as shipped", unsolved)
+            problems = drift(exercise / "practice", exercise / "solution")
+            if not todo_count(exercise / "practice"):
+                problems.append("practice has no TODO")
+            record(name, "practice = solution outside TODOs", problems)
+            record(name, "README names what exists", readme_problems(exercise, set(COMMANDS)))
+        if not args.skip_notebooks:
+            # The judged tree's own workbook package and notebooks, not the working tree's.
+            run = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "notebooks")],
+                cwd=root, capture_output=True, text=True,
+                env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))),
+            )  # fmt: skip
+            tail = run.stdout.strip().splitlines()[-1:] or ["no output"]
+            record("notebooks", "every notebook runs", [] if run.returncode == 0 else tail)
     console.print(table)
     if failures:
-        console.print(f"[bold red]{failures} proof(s) failed.[/]")
+        console.print(f"[bold red]{failures} proof(s) failed[/] ({judged}).")
         return 1
     console.print("[bold green]Every proof holds.[/]")
     return 0
