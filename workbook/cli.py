@@ -153,7 +153,8 @@ def report_checks(exercise: Path, target: str, results, watching: bool = False) 
         stuck = "press [bold]h[/] for a hint" if watching else f"[bold]python -m workbook hint {number}[/]"
         console.print(f"{passed} of {len(results)} checks pass. Keep going! Stuck? {stuck}")
     if target == "practice":
-        remember(number, state="done" if passed == len(results) else "in progress")
+        state = "done" if passed == len(results) else "in progress"
+        remember(number, state=state, fingerprint=fingerprint(exercise / "practice"))
     return passed == len(results)
 
 
@@ -192,6 +193,19 @@ def _git(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
 
 
+def fingerprint(folder: Path) -> str:
+    """A hash of the files in ``folder`` (as verify counts them), to tell whether they
+    changed since the last check."""
+    import hashlib
+
+    from workbook.verify import exercise_files
+
+    digest = hashlib.sha256()
+    for name in sorted(exercise_files(folder)):
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def practice_changed(exercise: Path) -> bool:
     """Has the student edited practice/ since it was shipped (per git)?"""
     status = _git("status", "--porcelain", "--", str(exercise / "practice"))
@@ -208,13 +222,35 @@ def cmd_list(args) -> int:
     colours = {"done": "green", "in progress": "yellow", "not started": "dim"}
     for exercise in exercises():
         number = exercise.name[:2]
-        state = progress.get(number, {}).get("state")
+        remembered = progress.get(number, {})
+        state = remembered.get("state")
         if state is None:
             state = "in progress" if practice_changed(exercise) else "not started"
-        table.add_row(number, title_of(exercise), f"[{colours[state]}]{state}[/]")
+        shown = f"[{colours[state]}]{state}[/]"
+        checked = remembered.get("fingerprint")
+        if checked and checked != fingerprint(exercise / "practice"):
+            shown += ", edited since the last check"
+        table.add_row(number, title_of(exercise), shown)
     console.print(table)
     console.print("Check one with [bold]python -m workbook check NN[/].")
     return 0
+
+
+BACKUPS = REPO_ROOT / ".workbook" / "backups"  # ignored by git, like all of .workbook/
+
+
+def back_up(practice: Path, number: str) -> Path:
+    """Copy a practice folder aside before it is reset: .workbook/backups/NN-<time>/."""
+    import shutil
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target, n = BACKUPS / f"{number}-{stamp}", 1
+    while target.exists():
+        n += 1
+        target = BACKUPS / f"{number}-{stamp}-{n}"
+    shutil.copytree(practice, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
 
 
 def cmd_reset(args) -> int:
@@ -230,10 +266,11 @@ def cmd_reset(args) -> int:
         if not sys.stdin.isatty():
             console.print("Refusing to reset without confirmation: add --yes.")
             return 2
-        answer = input(f"Throw away your changes in {practice.relative_to(REPO_ROOT)}? [y/N] ")
+        answer = input(f"Put {practice.relative_to(REPO_ROOT)} back as shipped (your files are copied aside first)? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             console.print("Nothing changed.")
             return 1
+    backup = back_up(practice, exercise.name[:2])
     restored = _git("checkout", "HEAD", "--", str(practice))
     if restored.returncode != 0:
         console.print(f"[red]git could not restore the files:[/] {restored.stderr.strip()}")
@@ -242,6 +279,7 @@ def cmd_reset(args) -> int:
     progress.pop(exercise.name[:2], None)
     save_progress(progress)
     console.print(f"Restored {practice.relative_to(REPO_ROOT)} to its shipped state.")
+    console.print(f"Your files are kept in {backup.relative_to(REPO_ROOT)}/ if you want anything back.")
     return 0
 
 
