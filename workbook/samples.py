@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import configparser
 import difflib
+import functools
 import os
 import re
 import shlex
@@ -92,11 +93,17 @@ class Solve:
 
 
 @dataclass(frozen=True)
-class Flip:
-    """Edit the failure switch in shared.py, as the README says."""
+class Edit:
+    """Change ``old`` to ``new`` in one file of the practice copy: the failure switch in
+    shared.py, as the README says, or a classic mistake whose message the README quotes."""
 
-    shipped: str
-    flipped: str
+    file: str
+    old: str
+    new: str
+
+    @property
+    def back(self) -> Edit:
+        return Edit(self.file, self.new, self.old)
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ class Run:
     says: tuple[str, ...] = ()
 
 
-Step = Solve | Flip | Worker | Run
+Step = Solve | Edit | Worker | Run
 
 
 @dataclass(frozen=True)
@@ -139,9 +146,13 @@ class Recipe:
         return any(isinstance(s, Worker) for s in self.steps)
 
 
-CRASH = Flip("CRASH_AFTER_HOTEL = False", "CRASH_AFTER_HOTEL = True")
-SUV = Flip('CAR_TYPE = "economy"', 'CAR_TYPE = "suv"')
-BAD_CARD = Flip('CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"')
+# The failure switches, as the READMEs tell the student to flip them.
+CRASH = Edit("shared.py", "CRASH_AFTER_HOTEL = False", "CRASH_AFTER_HOTEL = True")
+SUV = Edit("shared.py", 'CAR_TYPE = "economy"', 'CAR_TYPE = "suv"')
+BAD_CARD = Edit("shared.py", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"')
+# Mistakes whose check messages the READMEs quote: undoing oldest first.
+ROLLBACK_IN_ORDER = Edit("starter.py", "for step in reversed(done):", "for step in done:")
+UNDO_IN_ORDER = Edit("workflow.py", "for undo in reversed(compensations):", "for undo in compensations:")
 
 RECIPES = (
     Recipe("01", "01", (
@@ -149,6 +160,12 @@ RECIPES = (
         Solve(),
         Run("python starter.py", "01-rollback", exit=0),
         Run("python -m workbook check 01", "01-check", keep=last_paragraph, exit=0),
+        ROLLBACK_IN_ORDER,
+        Run("python -m workbook check 01", exit=1, says=(
+            "the undos ran cancel_flight → cancel_hotel; expected cancel_hotel → cancel_flight: "
+            "undo the newest step first (for step in reversed(done)).",
+        )),
+        ROLLBACK_IN_ORDER.back,
         CRASH,
         Run("python starter.py", "01-crash", exit=137),
         Run("python -m workbook audit", "01-crash-audit", exit=1),
@@ -177,11 +194,22 @@ RECIPES = (
         Run("python starter.py", "02-final", exit=1),
     )),
     Recipe("02-check", "02", (
+        Solve(("worker.py", "workflow.py")),  # Part C not done yet: the message it gets
+        Run("python -m workbook check 02", exit=1, says=(
+            "book_car was tried 3 times for a car that is not there: a BookingError will not go "
+            "away by retrying; make it non-retryable (Part C)",
+        )),
         Solve(),
         Run("python -m workbook check 02", "02-check", keep=last_paragraph, exit=0),
     )),
     Recipe("03-check", "03", (
         Solve(),
+        UNDO_IN_ORDER,
+        Run("python -m workbook check 03", exit=1, says=(
+            "the compensations ran cancel_flight → cancel_hotel → cancel_car → refund_payment; "
+            "expected refund_payment → cancel_car → cancel_hotel → cancel_flight",
+        )),
+        UNDO_IN_ORDER.back,
         Run("python -m workbook check 03", "03-check", keep=last_paragraph, exit=0),
     )),
     Recipe("03", "03", (
@@ -282,6 +310,7 @@ class Process:
         return [line for _, line in self.lines]
 
     def wait_for_output(self, within: float) -> bool:
+        """Wait for a first line (or the end of the process)."""
         deadline = time.monotonic() + within
         while not self.lines and self.popen.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -291,7 +320,8 @@ class Process:
         """For a command that waits: its lines once it spoke ``after`` seconds past its
         first line and then went quiet (or the process ended, or ``within`` ran out)."""
         deadline = time.monotonic() + within
-        self.wait_for_output(within)
+        if not self.wait_for_output(within):
+            return []
         while self.popen.poll() is None and time.monotonic() < deadline:
             first, last = self.lines[0][0], self.lines[-1][0]
             if last >= first + after - 0.5 and time.monotonic() - last >= QUIET:
@@ -383,11 +413,11 @@ def run_recipe(recipe: Recipe, address: str | None, namespace: str | None, workd
                 names = step.files or [p.name for p in solution.glob("*.py")]
                 for name in names:
                     shutil.copy(solution / name, practice / name)
-            elif isinstance(step, Flip):
-                shared = practice / "shared.py"
-                if step.shipped not in shared.read_text():
-                    problems.append(f"recipe {recipe.name}: shared.py has no `{step.shipped}` to flip")
-                shared.write_text(shared.read_text().replace(step.shipped, step.flipped))
+            elif isinstance(step, Edit):
+                edited = practice / step.file
+                if step.old not in edited.read_text():
+                    problems.append(f"recipe {recipe.name}: {step.file} has no `{step.old}` to edit")
+                edited.write_text(edited.read_text().replace(step.old, step.new))
             elif isinstance(step, Worker):
                 stop_worker()
                 worker = (Process("python worker.py", practice, env), step)
@@ -511,6 +541,7 @@ def render(sample_text: str, indent: str) -> list[str]:
     return [indent + line if line else "" for line in sample_text.split("\n")]
 
 
+@functools.cache
 def _sanitizers() -> list[tuple[re.Pattern, str]]:
     """The notebooks' nbval sanitizers: what differs from one run to the next."""
     config = configparser.ConfigParser(interpolation=None)
