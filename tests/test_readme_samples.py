@@ -87,7 +87,10 @@ def test_a_quoted_phrase_the_command_no_longer_prints_is_caught(made, tmp_path):
 
 
 def test_annotations_name_the_block_right_below_even_after_a_blank_line():
-    text = "1. Run:\n   <!-- sample: a -->\n   ```\n   one\n\n   two\n   ```\n\n<!-- sample: b -->\n\n```\nx\n```\n"
+    text = (
+        "1. Run:\n   <!-- sample: a -->\n   ```\n   one\n\n   two\n   ```\n"
+        "\n<!-- sample: b -->\n\n```\nx\n```\n"
+    )
     a, b = samples.blocks_of(text)
     assert (a.sample, a.indent, a.text) == ("a", "   ", "one\n\ntwo")
     assert (b.sample, b.text) == ("b", "x")
@@ -101,10 +104,8 @@ def test_sanitize_drops_what_changes_from_run_to_run():
 
 
 def test_excerpt_rules():
-    assert samples.last_paragraph(["Checking …", "", "  ✓ one", "", "All 1 checks pass.", "Next: 02", ""]) == [
-        "All 1 checks pass.",
-        "Next: 02",
-    ]
+    check = ["Checking …", "", "  ✓ one", "", "All 1 checks pass.", "Next: 02", ""]
+    assert samples.last_paragraph(check) == ["All 1 checks pass.", "Next: 02"]
     traceback = ["Failed activation", "Traceback (most recent call last):", '  File "w.py"', "ValueError: no"]
     assert samples.first_error(traceback) == ["ValueError: no"]
 

@@ -11,10 +11,11 @@ In a README, an invisible annotation right above a fenced block names the sample
 
 RECIPES below say how each sample is made, the way a student makes it: in a temporary copy
 of the repository, starting from the exercise's shipped ``practice/``, finish some files
-(copied from ``solution/``), flip the failure switch, start ``python worker.py`` in the
-background, run ``python starter.py`` or ``python -m workbook ...`` as real processes, and
-keep all of what a command printed or an excerpt taken by a rule (``keep=``). A run may
-also promise a phrase the README quotes inline (``says=``) and an exit status (``exit=``).
+(copied from ``solution/``), edit a file (flip the failure switch, or make the mistake whose
+message the README quotes), start ``python worker.py`` in the background, run
+``python starter.py`` or ``python -m workbook ...`` as real processes, and keep all of what a
+command printed or an excerpt taken by a rule (``keep=``). A run may also promise a phrase
+the README quotes inline (``says=``) and an exit status (``exit=``).
 
     python -m workbook.samples            # compare every README block with a fresh run
     python -m workbook.samples --refresh  # rewrite the blocks with what the commands print now
@@ -360,7 +361,9 @@ def web_ui_link(workflow_id: str) -> str:
     return link(SimpleNamespace(id=workflow_id, _client=client))
 
 
-def as_a_student_sees_it(lines: list[str], repo: Path, address: str | None, namespace: str | None) -> list[str]:
+def as_a_student_sees_it(
+    lines: list[str], repo: Path, address: str | None, namespace: str | None
+) -> list[str]:
     """The output as on a student's machine: the dev server at localhost:7233 (with the
     Web UI link the starter prints there), namespace default, paths inside the checkout."""
     seen = []
@@ -395,8 +398,8 @@ def run_recipe(recipe: Recipe, address: str | None, namespace: str | None, workd
             return
         kept = rule(as_a_student_sees_it(lines, repo, address, namespace))
         if not kept:
-            problems.append(f"recipe {recipe.name}: `{command}` printed nothing to keep for "
-                            f"sample {sample} ({rule.__name__}); it printed:\n" + "\n".join(lines))  # fmt: skip
+            problems.append(f"recipe {recipe.name}: `{command}` printed nothing to keep for sample "
+                            f"{sample} ({rule.__name__}); it printed:\n" + "\n".join(lines))  # fmt: skip
         result.samples[sample] = Sample(sample, recipe.exercise, command, "\n".join(kept).strip("\n"))
 
     def stop_worker() -> None:
@@ -436,8 +439,8 @@ def run_recipe(recipe: Recipe, address: str | None, namespace: str | None, workd
                         problems.append(f"recipe {recipe.name}: `{step.command}` did not end "
                                         f"within {RUN_WITHIN:.0f} s")  # fmt: skip
                 if step.exit is not None and code != step.exit:
-                    problems.append(f"recipe {recipe.name}: `{step.command}` should exit with "
-                                    f"{step.exit} but exited with {code}; it printed:\n" + "\n".join(lines))  # fmt: skip
+                    problems.append(f"recipe {recipe.name}: `{step.command}` should exit with {step.exit} "
+                                    f"but exited with {code}; it printed:\n" + "\n".join(lines))  # fmt: skip
                 keep(step.sample, step.keep, lines, step.command)
                 flat = _words(" ".join(lines))
                 for phrase in step.says:
@@ -458,7 +461,9 @@ async def _add_namespace(client, namespace: str) -> None:
 
     try:
         await client.workflow_service.register_namespace(
-            RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400))
+            RegisterNamespaceRequest(
+                namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
+            )
         )
     except RPCError as err:
         if err.status != RPCStatusCode.ALREADY_EXISTS:
@@ -526,7 +531,8 @@ def blocks_of(text: str) -> list[Block]:
         while above > 0 and not lines[above].strip():
             above -= 1
         above = ANNOTATION.match(lines[above]) if above >= 0 else None
-        body = [line[len(indent):] if line.startswith(indent) else line.lstrip() for line in lines[index + 1 : close]]
+        body = [line.removeprefix(indent) if line.startswith(indent) else line.lstrip()
+                for line in lines[index + 1 : close]]  # fmt: skip
         found.append(Block(index + 1, index + 1, close, indent, opening["info"].strip(), "\n".join(body),
                            above["name"] if above else None))  # fmt: skip
         index = close + 1
@@ -545,7 +551,8 @@ def render(sample_text: str, indent: str) -> list[str]:
 def _sanitizers() -> list[tuple[re.Pattern, str]]:
     """The notebooks' nbval sanitizers: what differs from one run to the next."""
     config = configparser.ConfigParser(interpolation=None)
-    config.read(REPO_ROOT / "notebooks" / "sanitize.cfg")
+    with open(REPO_ROOT / "notebooks" / "sanitize.cfg") as rules:
+        config.read_file(rules)
     return [(re.compile(config[s]["regex"]), config[s]["replace"]) for s in config.sections()]
 
 
@@ -602,9 +609,11 @@ def problems_in(readme: Path, made: Samples, exercise: str | None = None) -> lis
         if said.exercise != exercise:
             continue
         if f"`{_words(said.phrase)}`" not in flat:  # quoted inline, as code
-            problems.append(f"{where}: no longer quotes `{said.phrase}`: update `says` in workbook/samples.py")
+            problems.append(f"{where}: no longer quotes `{said.phrase}`: update its `says` in "
+                            "workbook/samples.py")  # fmt: skip
         elif not said.found:
-            problems.append(f"{where}: says you should see `{said.phrase}`, but `{said.command}` does not print it")
+            problems.append(f"{where}: says you should see `{said.phrase}`, but `{said.command}` "
+                            "does not print it")  # fmt: skip
     return problems
 
 
