@@ -28,8 +28,7 @@ instructor_only = pytest.mark.skipif(
 @pytest.mark.parametrize("exercise, check", CASES)
 async def test_check(exercise, check, target, env):
     suite = load_suite(exercise.name[:2])
-    client = env.client if suite.uses_temporal else None
-    [result] = await run_suite(suite, exercise / target, client, only={check})
+    [result] = await run_suite(suite, exercise / target, env if suite.uses_temporal else None, only={check})
     assert result.passed, f"{result.title}\n{result.detail}"
 
 
@@ -37,7 +36,7 @@ async def test_check(exercise, check, target, env):
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
 async def test_practice_is_unsolved_as_shipped(exercise, env):
     suite = load_suite(exercise.name[:2])
-    results = await run_suite(suite, exercise / "practice", env.client if suite.uses_temporal else None)
+    results = await run_suite(suite, exercise / "practice", env if suite.uses_temporal else None)
     assert [r.name for r in results] == [c.name for c in suite.checks], (
         f"practice/ does not load and run: {results[0].detail}"
     )

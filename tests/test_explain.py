@@ -32,7 +32,7 @@ def broken_copy(tmp_path, file: str, old: str, new: str, name: str = "practice")
 
 
 async def messages(folder, env) -> str:
-    results = await run_suite(load_suite("03"), folder, env.client)
+    results = await run_suite(load_suite("03"), folder, env)
     assert not all(r.passed for r in results), "the broken code passed every check"
     return "\n".join(r.detail for r in results if not r.passed)
 

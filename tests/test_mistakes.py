@@ -43,7 +43,7 @@ async def test_mistake_is_caught_and_named(mistake, tmp_path, env):
     workflow.write_text(make_mistake(original))
     assert workflow.read_text() != original, "the mistake was not made: did the solution change?"
 
-    results = await run_suite(load_suite("03"), folder, env.client)
+    results = await run_suite(load_suite("03"), folder, env)
 
     failed = [r for r in results if not r.passed]
     assert failed, f"no check caught: {mistake}"

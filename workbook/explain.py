@@ -10,9 +10,10 @@ Two kinds of trouble reach the checks:
 
 from __future__ import annotations
 
-import ast
 import traceback
 from pathlib import Path
+
+from workbook.source import unawaited_activity_calls
 
 SANDBOX_HINT = (
     "Workflow code must be deterministic, so Temporal's sandbox blocks things like "
@@ -33,6 +34,12 @@ def _where(err: BaseException) -> str:
 
 def explain_exception(err: BaseException) -> str:
     """A Python error raised while loading or driving the learner's code."""
+    if isinstance(err, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+        what = "`sys.exit()`" if isinstance(err, SystemExit) else f"`raise {type(err).__name__}`"
+        return (
+            f"{what} ends the program{_where(err)}; re-raise the error instead (`raise`), so "
+            "the caller learns the trip was not booked."
+        )
     if isinstance(err, SyntaxError):
         where = f"{Path(err.filename or '?').name}, line {err.lineno}"
         return f"Python cannot read {where}: {err.msg}. Look just above that line too."
@@ -66,8 +73,18 @@ WORKFLOW_ERRORS = {
 }
 
 
-def explain_workflow_error(error_type: str, message: str, source: str = "") -> str:
-    """An error raised by workflow code (not by an activity), as Temporal reported it."""
+def explain_workflow_error(error_type: str, message: str, source: str = "", where: str = "") -> str:
+    """An error raised by workflow code (not by an activity), as Temporal reported it;
+    ``where`` is the learner's file and line, when the stack trace has it."""
+    at = f" ({where})" if where else ""
+    if error_type in ("SystemExit", "KeyboardInterrupt"):
+        return f"`sys.exit()` ends the program; re-raise the error instead (`raise`){at}."
+    if error_type == "TypeError" and "execute_activity()" in message:
+        return (
+            f"an activity call has the wrong arguments{at}: pass the activity, then its one "
+            "argument, then the options by name, e.g. "
+            f"`await workflow.execute_activity(undo, trip, **UNDO)`. (TypeError: {message})"
+        )
     lines = unawaited_activity_calls(source)
     if "coroutine" in message or lines:
         at = f" (workflow.py line {', '.join(map(str, lines))})" if lines else ""
@@ -84,33 +101,9 @@ def explain_workflow_error(error_type: str, message: str, source: str = "") -> s
         return f"{message}. Add it to the worker's workflows=[...] or activities=[...]."
     if "Nondeterminism" in message or "TMPRL1100" in message:
         error_type = "NondeterminismError"  # reported by the SDK's core, without a type
-    advice = WORKFLOW_ERRORS.get(error_type, "your workflow code raised an error.")
+    advice = WORKFLOW_ERRORS.get(error_type, "your workflow code raised an error")
     message = message.split(" If this is code from a module")[0]  # the SDK's advice to experts
-    return f"{advice} ({error_type}: {message})"
-
-
-def unawaited_activity_calls(source: str) -> list[int]:
-    """Lines where ``workflow.execute_activity(...)`` is called without ``await``.
-
-    Without ``await`` the call makes a coroutine and drops it: the activity never runs.
-    """
-    if not source:
-        return []
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    awaited = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Await)}
-    lines = []
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("execute_activity", "execute_child_workflow")
-            and id(node) not in awaited
-        ):
-            lines.append(node.lineno)
-    return sorted(lines)
+    return f"{advice.rstrip('.')}{at}. ({error_type}: {message})"
 
 
 def no_worker_message(task_queue: str) -> str:

@@ -41,6 +41,14 @@ class ActivityRun:
     outcome: str = "running"  # completed, failed, timed out, cancelled, running
     attempts: int = 1
     error: str = ""
+    # What the checks read to judge a saga: where in history it was scheduled and
+    # closed (event ids), the type and stack of its root error, and how many attempts
+    # its retry policy allowed (0: no limit).
+    scheduled_event: int = 0
+    closed_event: int = 0
+    error_type: str = ""
+    stack: str = ""
+    max_attempts: int = 0
 
     @property
     def compensation(self) -> bool:
@@ -122,8 +130,10 @@ def timeline_from_events(workflow_id: str, events) -> Timeline:
     by_scheduled_id: dict[int, ActivityRun] = {}
     for event in events:
         if event.HasField("activity_task_scheduled_event_attributes"):
-            name = event.activity_task_scheduled_event_attributes.activity_type.name
-            by_scheduled_id[event.event_id] = run = ActivityRun(name)
+            scheduled = event.activity_task_scheduled_event_attributes
+            run = ActivityRun(scheduled.activity_type.name, scheduled_event=event.event_id)
+            run.max_attempts = scheduled.retry_policy.maximum_attempts
+            by_scheduled_id[event.event_id] = run
             timeline.runs.append(run)
         elif event.HasField("activity_task_started_event_attributes"):
             started = event.activity_task_started_event_attributes
@@ -133,9 +143,11 @@ def timeline_from_events(workflow_id: str, events) -> Timeline:
                 if event.HasField(attribute):
                     ending = getattr(event, attribute)
                     run = by_scheduled_id[ending.scheduled_event_id]
-                    run.outcome = outcome
+                    run.outcome, run.closed_event = outcome, event.event_id
                     if outcome in ("failed", "timed out"):
-                        run.error = _innermost(ending.failure)
+                        root = _root(ending.failure)
+                        run.error, run.stack = root.message, root.stack_trace
+                        run.error_type = root.application_failure_info.type
         if event.event_type in _WORKFLOW_ENDINGS:
             timeline.status = _WORKFLOW_ENDINGS[event.event_type]
             if event.HasField("workflow_execution_failed_event_attributes"):
@@ -145,11 +157,15 @@ def timeline_from_events(workflow_id: str, events) -> Timeline:
     return timeline
 
 
-def _innermost(failure) -> str:
-    """The root cause's message: 'no suv car is left', not 'Activity task failed'."""
+def _root(failure):
+    """The root cause of a failure proto: 'no suv car is left', not 'Activity task failed'."""
     while failure.HasField("cause"):
         failure = failure.cause
-    return failure.message
+    return failure
+
+
+def _innermost(failure) -> str:
+    return _root(failure).message
 
 
 def root_cause(error: BaseException) -> str:

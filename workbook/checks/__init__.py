@@ -9,34 +9,47 @@ checks in CI. A suite lives in ``workbook/checks/exNN.py`` as ``suite = Suite(..
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
 import tempfile
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Awaitable, Callable
 
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Worker
 
 from workbook import world
 from workbook.audit import AuditReport, audit, dollars
-from workbook.explain import explain_exception, explain_workflow_error, unawaited_activity_calls
+from workbook.explain import explain_exception, explain_workflow_error
 from workbook.report import activity_bug, task_failure
+from workbook.source import learner_frame, program_exits
 from workbook.loader import exercise_dir, loaded
 from workbook.timeline import Timeline, root_cause, timeline_of
 from workbook.trips import TripRequest, example_trip
 
 CHECK_TIMEOUT = 60.0  # real seconds; a healthy check takes well under one
 RESULT_TIMEOUT = 20.0  # real seconds to wait for one workflow's result
+SKIP_AHEAD = timedelta(seconds=5)  # test-server time moved on per look while waiting
 
 
 class CheckFailed(AssertionError):
     """What the check saw, in plain words, and what to try."""
+
+
+class CodeError(CheckFailed):
+    """A bug in the learner's code (a TypeError, a sandbox violation, sys.exit()...):
+    it would break every other check the same way, so the suite stops at it."""
+
+
+SAME_CAUSE = "not run: same cause as above. Fix that first, then check again."
 
 
 def expect(condition: object, message: str) -> None:
@@ -79,6 +92,8 @@ class CheckResult:
     title: str
     passed: bool
     detail: str = ""
+    ran: bool = True  # False: skipped, because an earlier check hit a bug in the code
+    cause: CheckFailed | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -106,15 +121,24 @@ def load_suite(exercise: str | int) -> Suite:
 class Lab:
     """What a check works with: the exercise's modules, a client, a fresh world."""
 
-    def __init__(self, modules, client: Client | None):
+    def __init__(self, modules, client: Client | None, env: WorkflowEnvironment | None = None):
         self.modules = modules
         self.client = client
+        # A time-skipping test server does not skip an activity's retry backoff by
+        # itself; with the environment at hand we move its clock on while we wait.
+        self.env = env if env is not None and env.supports_time_skipping else None
         self._trips = 0
 
     @property
     def source(self) -> str:
         path = self.modules.folder / "workflow.py"
         return path.read_text() if path.exists() else ""
+
+    @property
+    def activity_names(self) -> list[str]:
+        """The names of the exercise's activities (its activities.py)."""
+        module = getattr(self.modules, "activities", None)
+        return activity_names(vars(module).values()) if module else []
 
     def trip(self, **changes) -> TripRequest:
         """The example trip, with a fresh id, and with ``changes`` applied."""
@@ -149,13 +173,16 @@ class Lab:
         """Run the exercise's workflow for ``trip`` on the learner's worker."""
         task_queue = f"check-{uuid.uuid4()}"
         async with self.worker(task_queue):
-            handle = await self.client.start_workflow(
+            started = await self.client.start_workflow(
                 self.modules.workflow.BookTripWorkflow.run,
                 trip,
                 id=trip.trip_id,
                 task_queue=task_queue,
                 execution_timeout=timedelta(minutes=30),
             )
+            # Untyped: a workflow that returns the wrong thing (say a dict saying
+            # "failed") is shown as what it returned, not as a TypeError of ours.
+            handle = self.client.get_workflow_handle(started.id, run_id=started.result_run_id)
             result, error, code_error = None, "", None
             try:
                 result = await self._result(handle)
@@ -164,29 +191,42 @@ class Lab:
                 code_error = _code_error(failure)
             timeline = await timeline_of(handle)
         if code_error is not None:
-            kind, message = code_error
-            raise CheckFailed(explain_workflow_error(kind, message, self.source))
+            kind, message, stack = code_error
+            where = learner_frame(stack, self.modules.folder)
+            raise CodeError(explain_workflow_error(kind, message, self.source, where))
         return Outcome(trip, timeline.status, timeline, result, error, audit())
 
 
     async def _result(self, handle):
         """The workflow's result. A workflow whose *task* keeps failing (it cannot even
         be started by the worker) never fails by itself: look for that every second."""
-        waiting = asyncio.ensure_future(handle.result())
-        try:
-            for _ in range(int(RESULT_TIMEOUT)):
-                done, _ = await asyncio.wait({waiting}, timeout=1.0)
-                if done:
-                    return waiting.result()
-                reason = await task_failure(handle, self.source) or await activity_bug(handle)
-                if reason:
-                    raise CheckFailed(reason)
-            raise CheckFailed(
-                f"the workflow did not finish within {RESULT_TIMEOUT:.0f} seconds: is it "
-                "waiting for something that never happens?"
-            )
-        finally:
-            waiting.cancel()
+        skipping = self.env.auto_time_skipping_disabled() if self.env else contextlib.nullcontext()
+        with skipping:
+            waiting = asyncio.ensure_future(handle.result())
+            try:
+                loop = asyncio.get_running_loop()
+                deadline, next_look = loop.time() + RESULT_TIMEOUT, loop.time() + 1.0
+                while loop.time() < deadline:
+                    # Move the test server's clock on to the next retry or timer (running
+                    # activities hold it still), but stop as soon as the result is in: a
+                    # workflow that ended with activities pending holds it too.
+                    skipping_ahead = asyncio.ensure_future(self.env.sleep(SKIP_AHEAD)) if self.env else None
+                    await asyncio.wait({waiting, skipping_ahead} - {None}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                    if skipping_ahead is not None and not skipping_ahead.done():
+                        skipping_ahead.cancel()
+                    if waiting.done():
+                        return waiting.result()
+                    if loop.time() >= next_look:
+                        next_look = loop.time() + 1.0
+                        reason = await task_failure(handle, self.source) or await activity_bug(handle)
+                        if reason:
+                            raise CodeError(reason)
+                raise CheckFailed(
+                    f"the workflow did not finish within {RESULT_TIMEOUT:.0f} seconds: is it "
+                    "waiting for something that never happens?"
+                )
+            finally:
+                waiting.cancel()
 
 
 def activity_names(objects) -> list[str]:
@@ -201,46 +241,65 @@ def activity_names(objects) -> list[str]:
     return names
 
 
-def _code_error(failure: WorkflowFailureError) -> tuple[str, str] | None:
-    """(type, message) if the workflow failed because of a bug in the learner's code:
-    in the workflow itself, or a TODO still raising NotImplementedError anywhere.
-    None when it failed the way a saga should: an activity failed and it was re-raised."""
+def _code_error(failure: WorkflowFailureError) -> tuple[str, str, str] | None:
+    """(type, message, stack trace) if the workflow failed because of a bug in the
+    learner's code: in the workflow itself, or a TODO still raising NotImplementedError
+    anywhere. None when it failed the way a saga should: an activity failed and it was
+    re-raised (a bug inside an activity is judged from history, with the saga)."""
     chain = []
     cause = failure.cause
     while cause is not None:
         chain.append(cause)
         cause = cause.__cause__
+
+    def stack(error) -> str:
+        return error.failure.stack_trace if getattr(error, "failure", None) else ""
+
     for error in chain:
         if isinstance(error, ApplicationError) and error.type == "NotImplementedError":
-            return error.type, error.message
+            return error.type, error.message, stack(error)
     if chain and isinstance(chain[0], ApplicationError) and not any(
         isinstance(c, ActivityError) for c in chain
     ):
-        return chain[0].type or "Error", chain[0].message
+        return chain[0].type or "Error", chain[0].message, stack(chain[0])
     return None
 
 
 async def run_suite(
-    suite: Suite, folder: Path, client: Client | None, only: set[str] | None = None
+    suite: Suite, folder: Path, server: WorkflowEnvironment | Client | None, only: set[str] | None = None
 ) -> list[CheckResult]:
     """Run the checks of ``suite`` (all, or those named in ``only``) against ``folder``,
-    each on a fresh travel world."""
+    each on a fresh travel world. ``server``: a WorkflowEnvironment (best: a
+    time-skipping one skips retry backoffs too), a Client, or None for no Temporal."""
+    env = server if isinstance(server, WorkflowEnvironment) else None
+    client = env.client if env is not None else server
     saved_db = os.environ.get(world.DB_ENV_VAR)
     # Activity failures are the point of most checks: the SDK's warnings about them
-    # would only bury the verdicts.
+    # would only bury the verdicts. So would Python's "coroutine ... was never awaited"
+    # warnings: the check names the line that lacks its `await` instead.
     logging.getLogger("temporalio").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    checks = [c for c in suite.checks if only is None or c.name in only]
     results: list[CheckResult] = []
     with tempfile.TemporaryDirectory(prefix="workbook-check-") as scratch:
         try:
+            exits = _exits(folder) if suite.uses_temporal else ""
+            if exits:
+                raise CodeError(exits)
             with loaded(folder) as modules:
-                for check in suite.checks:
-                    if only is not None and check.name not in only:
+                for check in checks:
+                    if any(isinstance(r.cause, CodeError) for r in results):
+                        results.append(CheckResult(check.name, check.title, False, SAME_CAUSE, ran=False))
                         continue
                     os.environ[world.DB_ENV_VAR] = str(Path(scratch) / f"{check.name}.db")
                     world.reset()
-                    results.append(await _run_one(check, Lab(modules, client)))
-        except Exception as err:  # the folder does not even import
-            results = [CheckResult("loads", "The exercise's files load", False, explain_exception(err))]
+                    results.append(await _run_one(check, Lab(modules, client, env)))
+        except BaseException as err:  # the folder does not even import (or exits as it does)
+            if isinstance(err, asyncio.CancelledError):
+                raise
+            detail = str(err) if isinstance(err, CodeError) else explain_exception(err)
+            results = [CheckResult("loads", "The exercise's files load", False, detail)]
+            results += [CheckResult(c.name, c.title, False, SAME_CAUSE, ran=False) for c in checks]
         finally:
             if saved_db is None:
                 os.environ.pop(world.DB_ENV_VAR, None)
@@ -249,16 +308,33 @@ async def run_suite(
     return results
 
 
+def _exits(folder: Path) -> str:
+    """A call that ends the program, in workflow or activity code, would end the checks
+    themselves (it escapes the worker): name it before anything runs."""
+    for name in ("workflow.py", "activities.py"):
+        path = Path(folder) / name
+        found = program_exits(path.read_text()) if path.exists() else []
+        if found:
+            line, what = found[0]
+            return (
+                f"`{what}` ends the program ({name}, line {line}); in a saga it would skip "
+                "every compensation. Re-raise the error instead (`raise`)."
+            )
+    return ""
+
+
 async def _run_one(check: Check, lab: Lab) -> CheckResult:
     try:
         await asyncio.wait_for(check.run(lab), CHECK_TIMEOUT)
     except CheckFailed as failed:
-        return CheckResult(check.name, check.title, False, str(failed))
+        return CheckResult(check.name, check.title, False, str(failed), cause=failed)
     except asyncio.TimeoutError:
         detail = f"the check did not finish in {CHECK_TIMEOUT:.0f} seconds: is something waiting forever?"
         return CheckResult(check.name, check.title, False, detail)
-    except Exception as err:
-        return CheckResult(check.name, check.title, False, explain_exception(err))
+    except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as err:
+        # Learner code run in this process (exercise 01) may raise anything at all.
+        failed = CodeError(explain_exception(err))
+        return CheckResult(check.name, check.title, False, str(failed), cause=failed)
     return CheckResult(check.name, check.title, True)
 
 
@@ -296,46 +372,6 @@ def expect_trip_booked(outcome: Outcome) -> None:
     )
     expect(world.is_confirmed(outcome.trip.trip_id), "the workflow completed, but the trip was not confirmed.")
     expect_no_orphans(outcome)
-
-
-def expect_compensations(outcome: Outcome, expected: list[str], failed_step: str, source: str) -> None:
-    """The compensations in history must be exactly ``expected``, in that order, each
-    finished; when they are not, name the likely mistake."""
-    timeline = outcome.timeline
-    ran = timeline.compensations
-    unfinished = [r.name for r in timeline.runs if r.compensation and r.outcome != "completed"]
-    if ran == expected and not unfinished:
-        return
-    if not ran:
-        lines = unawaited_activity_calls(source)
-        if lines:
-            raise CheckFailed(
-                f"no compensation ran after {failed_step} failed: the call on workflow.py "
-                f"line {', '.join(map(str, lines))} is not awaited, so it never runs. "
-                "Write `await workflow.execute_activity(undo, ...)`."
-            )
-        raise CheckFailed(
-            f"no compensation ran after {failed_step} failed, so the saga left "
-            f"{outcome.describe_orphans() or 'its work'} behind. Did you register each undo "
-            "and run them in the except block?"
-        )
-    if unfinished:
-        raise CheckFailed(
-            f"the compensation(s) {arrow(unfinished)} started but never finished before the "
-            "workflow ended: did you forget to `await` each one?"
-        )
-    if sorted(ran) == sorted(expected) and ran == list(reversed(expected)):
-        raise CheckFailed(
-            f"the compensations ran {arrow(ran)}; expected {arrow(expected)}: undo the "
-            "newest step first (iterate over reversed(compensations))."
-        )
-    missing = [name for name in expected if name not in ran]
-    if missing:
-        raise CheckFailed(
-            f"the compensations ran {arrow(ran)}; expected {arrow(expected)}. "
-            f"{arrow(missing)} never ran: register each undo before its step."
-        )
-    raise CheckFailed(f"the compensations ran {arrow(ran)}; expected {arrow(expected)}.")
 
 
 def format_results(results: list[CheckResult]) -> str:

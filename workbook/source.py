@@ -1,0 +1,168 @@
+"""What the learner's code says, read from its syntax tree (nothing is run).
+
+The checks judge outcomes first: what history and the travel world show. These facts
+only name the cause once an outcome is wrong ("the call on line 41 is not awaited",
+"your `except ApplicationError` does not catch activity failures").
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+ACTIVITY_CALLS = ("execute_activity", "start_activity", "execute_child_workflow")
+# Calls that await the coroutines or handles given to them, wherever they nest.
+AWAITING_CALLS = ("gather", "wait", "as_completed", "create_task", "ensure_future", "wait_condition")
+EXITS = {"sys.exit", "exit", "quit", "os._exit", "os.abort"}
+EXIT_ERRORS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
+
+
+def parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
+def _parents(tree: ast.AST) -> dict[int, ast.AST]:
+    return {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _activity_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ACTIVITY_CALLS
+
+
+def unawaited_activity_calls(source: str) -> list[int]:
+    """Lines where an activity is started and nobody waits for it.
+
+    ``workflow.execute_activity(...)`` without ``await`` makes a coroutine and drops it:
+    the activity never runs. A call counts as awaited when it sits under ``await``,
+    inside ``asyncio.gather(...)`` and friends, or is assigned to a name that is
+    awaited (or gathered) later.
+    """
+    tree = parse(source)
+    if tree is None:
+        return []
+    parents = _parents(tree)
+    waited_names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Await) or (
+            isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in AWAITING_CALLS
+        ):
+            waited_names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    lines = []
+    for node in ast.walk(tree):
+        if not _activity_call(node):
+            continue
+        parent, waited = parents.get(id(node)), False
+        while parent is not None and not isinstance(parent, (ast.stmt, ast.Await)):
+            if isinstance(parent, ast.Call) and getattr(parent.func, "attr", getattr(parent.func, "id", "")) in AWAITING_CALLS:
+                waited = True
+            parent = parents.get(id(parent))
+        if isinstance(parent, ast.Await) or waited:
+            continue
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if any(isinstance(t, ast.Name) and t.id in waited_names for t in targets):
+                continue
+        if isinstance(parent, ast.Expr) and parent.value is not node:
+            # e.g. handles.append(workflow.start_activity(...)): waited if the list is
+            call = parent.value
+            owner = getattr(getattr(call, "func", None), "value", None)
+            if isinstance(owner, ast.Name) and owner.id in waited_names:
+                continue
+        lines.append(node.lineno)
+    return sorted(lines)
+
+
+def activities_named_by_string(source: str, activity_names: list[str]) -> list[tuple[int, str]]:
+    """(line, text) of every activity referred to by a string: an activity call whose
+    first argument is a string, or an activity's name as a string anywhere in code."""
+    tree = parse(source)
+    if tree is None:
+        return []
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }  # fmt: skip
+    found = {}
+    for node in ast.walk(tree):
+        if _activity_call(node) and node.args and isinstance(node.args[0], ast.Constant):
+            if isinstance(node.args[0].value, str):
+                found[node.lineno] = node.args[0].value
+        elif (
+            isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value in activity_names and id(node) not in docstrings
+        ):  # fmt: skip
+            found.setdefault(node.lineno, node.value)
+    return sorted(found.items())
+
+
+def program_exits(source: str) -> list[tuple[int, str]]:
+    """(line, what) of every call that ends the program (sys.exit(), exit(), os._exit())
+    and every raise of an exception meant for the interpreter (SystemExit,
+    KeyboardInterrupt, BaseException): in a saga, they skip the compensations."""
+    tree = parse(source)
+    if tree is None:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in EXITS:
+            found.append((node.lineno, f"{ast.unparse(node.func)}()"))
+        elif isinstance(node, ast.Raise) and node.exc is not None:
+            raised = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if ast.unparse(raised).split(".")[-1] in EXIT_ERRORS:
+                found.append((node.lineno, f"raise {ast.unparse(raised)}"))
+    return sorted(found)
+
+
+def calls_of(source: str | ast.AST, activity: str) -> list[ast.Call]:
+    """The activity calls whose first argument names ``activity`` directly."""
+    tree = parse(source) if isinstance(source, str) else source
+    if tree is None:
+        return []
+    return [
+        node for node in ast.walk(tree)
+        if _activity_call(node) and node.args and ast.unparse(node.args[0]).split(".")[-1] == activity
+    ]  # fmt: skip
+
+
+def handlers_around(source: str, activity: str) -> list[ast.ExceptHandler] | None:
+    """The except clauses that guard the call of ``activity``: None when no call names
+    it, [] when a call is outside every ``try``."""
+    tree = parse(source)
+    if tree is None:
+        return None
+    calls = calls_of(tree, activity)
+    if not calls:
+        return None
+    parents = _parents(tree)
+    handlers: list[ast.ExceptHandler] = []
+    node = calls[0]
+    while id(node) in parents:
+        parent = parents[id(node)]
+        if isinstance(parent, ast.Try) and any(node is stmt for stmt in parent.body):
+            handlers += parent.handlers
+        node = parent
+    return handlers
+
+
+def statements_after_raise(handler: ast.ExceptHandler) -> bool:
+    """Does this except block raise before its other statements (which never run)?"""
+    body = handler.body
+    return any(isinstance(stmt, ast.Raise) for stmt in body[:-1])
+
+
+FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def learner_frame(stack: str, folder) -> str:
+    """'workflow.py, line 53': the innermost frame of a stack trace that is in the
+    learner's folder (not the SDK's, not ours), or ''."""
+    frames = [(path, line) for path, line in FRAME.findall(stack or "") if path.startswith(f"{folder}/")]
+    if not frames:
+        return ""
+    path, line = frames[-1]
+    return f"{path.split('/')[-1]}, line {line}"
