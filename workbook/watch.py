@@ -29,9 +29,13 @@ KEYS = "Keys: [bold]h[/] hint · [bold]l[/] list · [bold]n[/] next exercise · 
 # Editors save in several events (truncate + write, or write a temp file + rename): wait
 # until the folder has been quiet this long, then check once.
 QUIET_MS = 100
-# Keys that make the running check pointless: stop it rather than make the student wait
-# (a check of a workflow that waits forever may take many seconds to give up).
+# A save (or c, n, q) while a check runs makes it pointless. Nearly every check ends
+# within a second: let it, then act. Stopping a check halfway leaves the time-skipping
+# server with work in flight that holds its clock still (every later check would crawl),
+# so only a check still busy this long after it started (a workflow waiting forever) is
+# stopped, and the server is replaced.
 INTERRUPTING = {"save", "c", "n", "q"}
+PATIENCE = 3.0
 
 
 def first_not_done() -> Path:
@@ -89,8 +93,11 @@ class Session:
     def __init__(self, exercise: Path):
         self.exercise = exercise
         self.server: asyncio.Future | None = None  # the time-skipping server, once needed
+        self.retired: list[asyncio.Future] = []  # servers being shut down
         self.events: asyncio.Queue[str] = asyncio.Queue()
         self.running: asyncio.Task | None = None
+        self.started = 0.0  # when the running check started (loop time)
+        self.check_due = False  # a re-check is queued
         self.loop = asyncio.get_running_loop()
 
     @property
@@ -98,10 +105,16 @@ class Session:
         return self.exercise / "practice"
 
     def post(self, event: str) -> None:
-        """A save or a key (from any thread); some stop the check in progress."""
-        if event in INTERRUPTING and self.running is not None:
-            self.running.cancel()
-        self.events.put_nowait(event)
+        """A save or a key; some stop a check in progress that is taking too long."""
+        if event == "save":
+            event = "c"  # a save means: check again
+        if event != "c" or not self.check_due:  # one pending re-check covers many saves
+            self.check_due |= event == "c"
+            self.events.put_nowait(event)
+        task = self.running
+        if task is not None and event in INTERRUPTING:
+            when = max(self.loop.time(), self.started + PATIENCE)
+            self.loop.call_at(when, lambda: task.done() or task.cancel())
 
     async def watch_saves(self) -> None:
         """Watch every exercise once, but only the current practice/ counts: `n` then
@@ -116,20 +129,22 @@ class Session:
 
     async def check(self) -> None:
         """Check practice/ in a task of its own, so a save or a key can stop it."""
+        self.check_due = False
         self.running = task = asyncio.create_task(self._check())
+        self.started = self.loop.time()
         await asyncio.wait({task})
         self.running = None
         if not task.cancelled() and task.exception():
             raise task.exception()  # a missing server binary: end the session, say why
 
-    async def client_for(self, suite):
-        """The warm server's client. Its start runs as a task of its own (shielded), so a
-        check stopped halfway through cannot leave a half-started server behind."""
+    async def server_for(self, suite):
+        """The warm server (None if the suite needs none). It starts in a task of its
+        own (shielded), so a check stopped meanwhile cannot leave it half-started."""
         if not suite.uses_temporal:
             return None
         if self.server is None:
             self.server = asyncio.ensure_future(start_test_server())
-        return (await asyncio.shield(self.server)).client
+        return await asyncio.shield(self.server)
 
     async def _check(self) -> None:
         console.clear()  # only on a terminal: in a pipe, runs simply follow each other
@@ -137,10 +152,18 @@ class Session:
         forget_bytecode(self.practice)
         try:
             suite = load_suite(self.exercise.name[:2])
-            client = await self.client_for(suite)
+            server = await self.server_for(suite)
             # run_suite re-imports the folder's modules on every run (workbook.loader),
             # and turns a syntax error mid-edit into a failed "loads" check.
-            results = await run_suite(suite, self.practice, client)
+            before = asyncio.all_tasks()
+            try:
+                results = await run_suite(suite, self.practice, server)
+            except asyncio.CancelledError:
+                # Leave nothing of the stopped check behind: what it started, its server.
+                for leftover in asyncio.all_tasks() - before - {self.server, asyncio.current_task()}:
+                    leftover.cancel()
+                self.retire_server()
+                raise
         except MissingBinary:
             raise
         except Exception as err:  # never let a broken edit end the session
@@ -149,20 +172,20 @@ class Session:
         cli.report_checks(self.exercise, "practice", results, watching=True)
         console.print(f"\n{KEYS}")
 
-    async def stop_server(self) -> None:
-        if self.server is None:
-            return
-        try:
-            env = await self.server  # even one still starting: never leave it running
-        except (Exception, asyncio.CancelledError):
-            return
-        await env.shutdown()
+    def retire_server(self) -> None:
+        if self.server is not None:
+            self.retired.append(asyncio.ensure_future(shut_down(self.server)))
+            self.server = None
+
+    async def stop_servers(self) -> None:
+        self.retire_server()
+        await asyncio.gather(*self.retired)
 
     async def handle(self, event: str) -> bool:
         """Act on one save or key; False to quit."""
         if event == "q":
             return False
-        if event in ("save", "c"):
+        if event == "c":
             await self.check()
         elif event == "n":
             following = [f for f in exercises() if f.name > self.exercise.name]
@@ -189,11 +212,22 @@ class Session:
                 await self.check()
                 while await self.handle(await self.events.get()):
                     pass
-            finally:
+            finally:  # also on Ctrl+C: stop the check in progress before its server
                 watcher.cancel()
-                await self.stop_server()
+                if self.running is not None:
+                    self.running.cancel()
+                    await asyncio.wait({self.running})
+                await self.stop_servers()
         console.print("Stopped watching.")
         return 0
+
+
+async def shut_down(server: asyncio.Future) -> None:
+    try:
+        env = await server  # even one still starting: never leave a server running
+        await env.shutdown()
+    except (Exception, asyncio.CancelledError):
+        pass  # it failed to start, or is gone already
 
 
 def watch(number: str | None) -> int:
