@@ -3,7 +3,7 @@
 The mode students live in (rustlings' default): save a file, see the verdicts; press a
 key for a hint, the list, or the next exercise. One time-skipping test server is started
 the first time an exercise needs it and kept warm for the whole session, so a re-check
-costs only the checks themselves (about half a second), not a server start.
+costs only the checks themselves (under a second), not a server start.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ console = cli.console
 KEYS = "Keys: [bold]h[/] hint · [bold]l[/] list · [bold]n[/] next exercise · [bold]c[/] check again · [bold]q[/] quit"
 # Editors save in several events (truncate + write, or write a temp file + rename): wait
 # until the folder has been quiet this long, then check once.
-QUIET_MS = 100
+QUIET_MS = 50
 # A save (or c, n, q) while a check runs makes it pointless. Nearly every check ends
 # within a second: let it, then act. Stopping a check halfway leaves the time-skipping
 # server with work in flight that holds its clock still (every later check would crawl),
