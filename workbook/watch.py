@@ -53,6 +53,10 @@ def forget_bytecode(folder: Path) -> None:
         pyc.unlink(missing_ok=True)
 
 
+def stamp(folder: Path) -> list[tuple[str, int, int]]:
+    return sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.py"))
+
+
 @contextmanager
 def reading_keys(deliver: Callable[[str], None]):
     """Call ``deliver(key)`` for every key pressed, from a background thread.
@@ -150,6 +154,7 @@ class Session:
         console.clear()  # only on a terminal: in a pipe, runs simply follow each other
         console.print(f"[bold]{self.exercise.name}[/] (practice/) — checking…\n")
         forget_bytecode(self.practice)
+        before_run = stamp(self.practice)
         try:
             suite = load_suite(self.exercise.name[:2])
             server = await self.server_for(suite)
@@ -168,6 +173,12 @@ class Session:
             raise
         except Exception as err:  # never let a broken edit end the session
             console.print(f"[red]The checks could not run:[/] {explain_exception(err)}\n{KEYS}")
+            return
+        if self.check_due or stamp(self.practice) != before_run:
+            # The sandbox re-reads workflow.py for every workflow it runs: a save during
+            # the run mixed old and new code. Its verdict would be wrong; the next is due.
+            console.print("practice/ changed while checking: checking again…")
+            self.post("c")
             return
         cli.report_checks(self.exercise, "practice", results, watching=True)
         console.print(f"\n{KEYS}")
