@@ -118,7 +118,18 @@ class Session:
         task = self.running
         if task is not None and event in INTERRUPTING:
             when = max(self.loop.time(), self.started + PATIENCE)
-            self.loop.call_at(when, lambda: task.done() or task.cancel())
+            self.loop.call_at(when, self.stop_stuck, task)
+
+    def stop_stuck(self, task: asyncio.Task) -> None:
+        if task.done() or task.cancelling():
+            return
+        task.cancel()
+        # A blocking call in an activity (time.sleep, a lock) holds the worker until it
+        # returns: say why nothing happens meanwhile.
+        console.print(
+            f"[yellow]The check is still busy after {PATIENCE:.0f} s: stopping it. If your code "
+            "blocks (time.sleep in an activity?), this waits until it returns. q quits.[/]"
+        )
 
     async def watch_saves(self) -> None:
         """Watch every exercise once, but only the current practice/ counts: `n` then
@@ -225,9 +236,9 @@ class Session:
                     pass
             finally:  # also on Ctrl+C: stop the check in progress before its server
                 watcher.cancel()
-                if self.running is not None:
+                if self.running is not None:  # but never wait long for code that blocks
                     self.running.cancel()
-                    await asyncio.wait({self.running})
+                    await asyncio.wait({self.running}, timeout=2)
                 await self.stop_servers()
         console.print("Stopped watching.")
         return 0
