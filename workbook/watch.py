@@ -102,6 +102,7 @@ class Session:
         self.running: asyncio.Task | None = None
         self.started = 0.0  # when the running check started (loop time)
         self.check_due = False  # a re-check is queued
+        self.quitting = asyncio.Event()  # q: leave even while a check is stuck
         self.loop = asyncio.get_running_loop()
 
     @property
@@ -112,6 +113,8 @@ class Session:
         """A save or a key; some stop a check in progress that is taking too long."""
         if event == "save":
             event = "c"  # a save means: check again
+        if event == "q":
+            self.quitting.set()
         if event != "c" or not self.check_due:  # one pending re-check covers many saves
             self.check_due |= event == "c"
             self.events.put_nowait(event)
@@ -147,7 +150,11 @@ class Session:
         self.check_due = False
         self.running = task = asyncio.create_task(self._check())
         self.started = self.loop.time()
-        await asyncio.wait({task})
+        quit_pressed = asyncio.ensure_future(self.quitting.wait())
+        await asyncio.wait({task, quit_pressed}, return_when=asyncio.FIRST_COMPLETED)
+        quit_pressed.cancel()
+        if not task.done():
+            return  # q: run() stops it on the way out
         self.running = None
         if not task.cancelled() and task.exception():
             raise task.exception()  # a missing server binary: end the session, say why
@@ -232,7 +239,7 @@ class Session:
         with reading_keys(lambda key: self.loop.call_soon_threadsafe(self.post, key.lower())):
             try:
                 await self.check()
-                while await self.handle(await self.events.get()):
+                while not self.quitting.is_set() and await self.handle(await self.events.get()):
                     pass
             finally:  # also on Ctrl+C: stop the check in progress before its server
                 watcher.cancel()
