@@ -198,6 +198,19 @@ def test_ctrl_c_quits_cleanly(watch):
 
 
 @pytest.mark.timeout(180)
+def test_q_leaves_even_while_a_check_is_stuck_on_blocking_code(watch, clone):
+    activities = exercise(clone) / "practice" / "activities.py"
+    blocking = "def book_flight(trip: TripRequest) -> str:\n    import time; time.sleep(600)\n"
+    activities.write_text(activities.read_text().replace("def book_flight(trip: TripRequest) -> str:\n", blocking))
+    watcher = watch("03")
+    at = watcher.wait_for("checking…")
+    watcher.press("c\n")  # check again: the stuck check is stopped, and it says why nothing happens
+    watcher.wait_for("still busy", at)
+    watcher.press("q\n")
+    assert watcher.exit_code() == 0, watcher.output  # within WAIT, long before the sleep ends
+
+
+@pytest.mark.timeout(180)
 def test_on_a_terminal_a_key_needs_no_enter_and_the_terminal_is_put_back(watch):
     watcher = watch("03", tty=True)
     at = watcher.wait_for("checks pass")
