@@ -1,50 +1,49 @@
-"""The classic wrong answers to exercise 03 fail its checks, with a message that names
-the mistake. Each mistake is made in a copy of the solution, the way a student would."""
+"""The mistakes catalogue (tests/catalogue.py), against the real checks.
+
+Every wrong answer fails, and the first failing check names the mistake (what a student
+reads first). Every correct alternative passes every check. Each answer is made in a
+copy of the exercise's solution, the way a student would write it.
+"""
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import pytest
 
+from catalogue import ANSWERS, Answer
 from workbook.checks import load_suite, run_suite
 from workbook.loader import exercise_dir
 
-SOLUTION = exercise_dir("03") / "solution"
 
-
-def register_after_each_step(source: str) -> str:
-    """Move every `compensations.append(undo)` below the step it guards."""
-    pattern = re.compile(r"( +compensations\.append\(\w+\)\n)( +\w+ = await workflow\.execute_activity\(.*\)\n)")
-    changed, count = pattern.subn(r"\2\1", source)
-    assert count == 4
-    return changed
-
-
-MISTAKES = {
-    # name: (how to make it in workflow.py, words the failing check must use)
-    "forward order": (lambda s: s.replace("reversed(compensations)", "compensations"), "newest step first"),
-    "a missing compensation": (lambda s: s.replace("            compensations.append(cancel_hotel)\n", ""), "cancel_hotel never ran"),
-    "compensation not awaited": (lambda s: s.replace("await workflow.execute_activity(undo", "workflow.execute_activity(undo"), "not awaited"),
-    "error swallowed": (lambda s: s.replace("            raise\n", "            return None\n"), "re-raise"),
-    "undo registered after its step": (register_after_each_step, "before its step"),
-}  # fmt: skip
-
-
-@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited")
-@pytest.mark.parametrize("mistake", MISTAKES)
-async def test_mistake_is_caught_and_named(mistake, tmp_path, env):
-    make_mistake, words = MISTAKES[mistake]
+def written(answer: Answer, tmp_path):
     folder = tmp_path / "practice"
-    shutil.copytree(SOLUTION, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    workflow = folder / "workflow.py"
-    original = workflow.read_text()
-    workflow.write_text(make_mistake(original))
-    assert workflow.read_text() != original, "the mistake was not made: did the solution change?"
+    shutil.copytree(exercise_dir(answer.exercise) / "solution", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    path = folder / answer.file
+    text = path.read_text()
+    for old, new in answer.edits:
+        assert old in text, f"{answer.name}: {old!r} is no longer in {answer.file}: update the catalogue"
+        text = text.replace(old, new)
+    path.write_text(text)
+    return folder
 
-    results = await run_suite(load_suite("03"), folder, env)
 
+@pytest.mark.parametrize("answer", ANSWERS, ids=lambda a: f"{a.exercise}-{'wrong' if a.wrong else 'right'}-{a.name}")
+async def test_catalogue(answer, tmp_path, env):
+    suite = load_suite(answer.exercise)
+    folder = written(answer, tmp_path)
+    results = await run_suite(suite, folder, env if suite.uses_temporal else None, first_failure=answer.wrong)
     failed = [r for r in results if not r.passed]
-    assert failed, f"no check caught: {mistake}"
-    assert any(words in r.detail for r in failed), "\n".join(r.detail for r in failed)
+    if not answer.wrong:
+        assert not failed, "a correct answer was rejected:\n" + "\n".join(f"{r.title}: {r.detail}" for r in failed)
+        return
+    assert failed, f"the wrong answer {answer.name!r} passed every check"
+    assert answer.words in failed[0].detail, f"{failed[0].title}:\n{failed[0].detail}"
+    assert "Traceback" not in failed[0].detail
+
+
+def test_catalogue_is_big_enough():
+    wrong = [a for a in ANSWERS if a.wrong]
+    right = [a for a in ANSWERS if not a.wrong]
+    assert len(wrong) >= 30 and len(right) >= 8
+    assert {a.exercise for a in wrong} == {a.exercise for a in right} == {"01", "02", "03"}

@@ -23,21 +23,23 @@ SANDBOX_HINT = (
 )
 
 
-def _where(err: BaseException) -> str:
-    """The learner's own file and line in a traceback (not the SDK's or ours)."""
+def _where(err: BaseException, folder: Path | None = None) -> str:
+    """The learner's own file and line in a traceback (not the SDK's or ours): in
+    ``folder`` when given, else in any exercise folder."""
     for frame in reversed(traceback.extract_tb(err.__traceback__)):
         path = Path(frame.filename)
-        if "exercises" in path.parts or "fixtures" in path.parts:
+        mine = path.is_relative_to(folder) if folder else ("exercises" in path.parts or "fixtures" in path.parts)
+        if mine:
             return f" ({path.parent.name}/{path.name}, line {frame.lineno})"
     return ""
 
 
-def explain_exception(err: BaseException) -> str:
-    """A Python error raised while loading or driving the learner's code."""
+def explain_exception(err: BaseException, folder: Path | None = None) -> str:
+    """A Python error raised while loading or driving the learner's code (in ``folder``)."""
     if isinstance(err, (SystemExit, KeyboardInterrupt, GeneratorExit)):
         what = "`sys.exit()`" if isinstance(err, SystemExit) else f"`raise {type(err).__name__}`"
         return (
-            f"{what} ends the program{_where(err)}; re-raise the error instead (`raise`), so "
+            f"{what} ends the program{_where(err, folder)}; re-raise the error instead (`raise`), so "
             "the caller learns the trip was not booked."
         )
     if isinstance(err, SyntaxError):
@@ -45,19 +47,19 @@ def explain_exception(err: BaseException) -> str:
         return f"Python cannot read {where}: {err.msg}. Look just above that line too."
     if isinstance(err, ModuleNotFoundError):
         return (
-            f"an import failed: no module named {err.name!r}{_where(err)}. Check the "
+            f"an import failed: no module named {err.name!r}{_where(err, folder)}. Check the "
             "spelling, and run the checks from the workbook's virtual environment."
         )
     if isinstance(err, ImportError):
         return (
-            f"an import failed: {err}{_where(err)}. Did you rename or misspell a "
+            f"an import failed: {err}{_where(err, folder)}. Did you rename or misspell a "
             "function that another file imports?"
         )
     if isinstance(err, NotImplementedError):
-        return f"a TODO is still waiting for you{_where(err)}: {err or 'not implemented yet'}."
+        return f"a TODO is still waiting for you{_where(err, folder)}: {err or 'not implemented yet'}."
     if isinstance(err, NameError):
-        return f"{err}{_where(err)}. Did you misname something, or forget to import it?"
-    return f"{type(err).__name__}: {err}{_where(err)}"
+        return f"{err}{_where(err, folder)}. Did you misname something, or forget to import it?"
+    return f"{type(err).__name__}: {err}{_where(err, folder)}"
 
 
 WORKFLOW_ERRORS = {

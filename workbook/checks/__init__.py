@@ -9,7 +9,6 @@ checks in CI. A suite lives in ``workbook/checks/exNN.py`` as ``suite = Suite(..
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 import os
@@ -28,6 +27,7 @@ from temporalio.worker import Worker
 
 from workbook import world
 from workbook.audit import AuditReport, audit, dollars
+from workbook.checks.fast_retries import FastRetries
 from workbook.explain import explain_exception, explain_workflow_error
 from workbook.report import activity_bug, task_failure
 from workbook.source import learner_frame, program_exits
@@ -37,7 +37,7 @@ from workbook.trips import TripRequest, example_trip
 
 CHECK_TIMEOUT = 60.0  # real seconds; a healthy check takes well under one
 RESULT_TIMEOUT = 20.0  # real seconds to wait for one workflow's result
-SKIP_AHEAD = timedelta(seconds=5)  # test-server time moved on per look while waiting
+LOOK_EVERY = 0.5  # real seconds between looks for a workflow that is stuck
 
 
 class CheckFailed(AssertionError):
@@ -121,12 +121,9 @@ def load_suite(exercise: str | int) -> Suite:
 class Lab:
     """What a check works with: the exercise's modules, a client, a fresh world."""
 
-    def __init__(self, modules, client: Client | None, env: WorkflowEnvironment | None = None):
+    def __init__(self, modules, client: Client | None):
         self.modules = modules
         self.client = client
-        # A time-skipping test server does not skip an activity's retry backoff by
-        # itself; with the environment at hand we move its clock on while we wait.
-        self.env = env if env is not None and env.supports_time_skipping else None
         self._trips = 0
 
     @property
@@ -166,7 +163,11 @@ class Lab:
             f"{'it' if len(missing) == 1 else 'them'}: add {'it' if len(missing) == 1 else 'them'} "
             "to activities=[...] in worker.py's create_worker(). A worker runs only what it was given.",
         )
-        config.update(task_queue=task_queue, workflow_failure_exception_types=[Exception])
+        config.update(
+            task_queue=task_queue,
+            workflow_failure_exception_types=[Exception],
+            interceptors=[*config.get("interceptors", []), FastRetries()],
+        )
         return Worker(**config)
 
     async def book(self, trip: TripRequest) -> Outcome:
@@ -200,33 +201,21 @@ class Lab:
     async def _result(self, handle):
         """The workflow's result. A workflow whose *task* keeps failing (it cannot even
         be started by the worker) never fails by itself: look for that every second."""
-        skipping = self.env.auto_time_skipping_disabled() if self.env else contextlib.nullcontext()
-        with skipping:
-            waiting = asyncio.ensure_future(handle.result())
-            try:
-                loop = asyncio.get_running_loop()
-                deadline, next_look = loop.time() + RESULT_TIMEOUT, loop.time() + 1.0
-                while loop.time() < deadline:
-                    # Move the test server's clock on to the next retry or timer (running
-                    # activities hold it still), but stop as soon as the result is in: a
-                    # workflow that ended with activities pending holds it too.
-                    skipping_ahead = asyncio.ensure_future(self.env.sleep(SKIP_AHEAD)) if self.env else None
-                    await asyncio.wait({waiting, skipping_ahead} - {None}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-                    if skipping_ahead is not None and not skipping_ahead.done():
-                        skipping_ahead.cancel()
-                    if waiting.done():
-                        return waiting.result()
-                    if loop.time() >= next_look:
-                        next_look = loop.time() + 1.0
-                        reason = await task_failure(handle, self.source) or await activity_bug(handle)
-                        if reason:
-                            raise CodeError(reason)
-                raise CheckFailed(
-                    f"the workflow did not finish within {RESULT_TIMEOUT:.0f} seconds: is it "
-                    "waiting for something that never happens?"
-                )
-            finally:
-                waiting.cancel()
+        waiting = asyncio.ensure_future(handle.result())
+        try:
+            for _ in range(int(RESULT_TIMEOUT / LOOK_EVERY)):
+                done, _ = await asyncio.wait({waiting}, timeout=LOOK_EVERY)
+                if done:
+                    return waiting.result()
+                reason = await task_failure(handle, self.source) or await activity_bug(handle)
+                if reason:
+                    raise CodeError(reason)
+            raise CheckFailed(
+                f"the workflow did not finish within {RESULT_TIMEOUT:.0f} seconds: is it "
+                "waiting for something that never happens?"
+            )
+        finally:
+            waiting.cancel()
 
 
 def activity_names(objects) -> list[str]:
@@ -266,13 +255,17 @@ def _code_error(failure: WorkflowFailureError) -> tuple[str, str, str] | None:
 
 
 async def run_suite(
-    suite: Suite, folder: Path, server: WorkflowEnvironment | Client | None, only: set[str] | None = None
+    suite: Suite,
+    folder: Path,
+    server: WorkflowEnvironment | Client | None,
+    only: set[str] | None = None,
+    first_failure: bool = False,
 ) -> list[CheckResult]:
     """Run the checks of ``suite`` (all, or those named in ``only``) against ``folder``,
-    each on a fresh travel world. ``server``: a WorkflowEnvironment (best: a
-    time-skipping one skips retry backoffs too), a Client, or None for no Temporal."""
-    env = server if isinstance(server, WorkflowEnvironment) else None
-    client = env.client if env is not None else server
+    each on a fresh travel world. ``server``: a WorkflowEnvironment, a Client, or None
+    for an exercise without Temporal.
+    ``first_failure``: stop at the first check that fails (what a student reads first)."""
+    client = server.client if isinstance(server, WorkflowEnvironment) else server
     saved_db = os.environ.get(world.DB_ENV_VAR)
     # Activity failures are the point of most checks: the SDK's warnings about them
     # would only bury the verdicts. So would Python's "coroutine ... was never awaited"
@@ -293,11 +286,13 @@ async def run_suite(
                         continue
                     os.environ[world.DB_ENV_VAR] = str(Path(scratch) / f"{check.name}.db")
                     world.reset()
-                    results.append(await _run_one(check, Lab(modules, client, env)))
+                    results.append(await _run_one(check, Lab(modules, client)))
+                    if first_failure and not results[-1].passed:
+                        break
         except BaseException as err:  # the folder does not even import (or exits as it does)
             if isinstance(err, asyncio.CancelledError):
                 raise
-            detail = str(err) if isinstance(err, CodeError) else explain_exception(err)
+            detail = str(err) if isinstance(err, CodeError) else explain_exception(err, Path(folder).resolve())
             results = [CheckResult("loads", "The exercise's files load", False, detail)]
             results += [CheckResult(c.name, c.title, False, SAME_CAUSE, ran=False) for c in checks]
         finally:
@@ -333,7 +328,7 @@ async def _run_one(check: Check, lab: Lab) -> CheckResult:
         return CheckResult(check.name, check.title, False, detail)
     except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as err:
         # Learner code run in this process (exercise 01) may raise anything at all.
-        failed = CodeError(explain_exception(err))
+        failed = CodeError(explain_exception(err, lab.modules.folder))
         return CheckResult(check.name, check.title, False, str(failed), cause=failed)
     return CheckResult(check.name, check.title, True)
 

@@ -7,6 +7,7 @@ committed call, in order) shows which undos ran, and in which order.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import io
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from workbook import world
 from workbook.audit import audit
-from workbook.checks import CheckFailed, Suite, arrow, expect
+from workbook.checks import CheckFailed, CodeError, Suite, arrow, expect
+from workbook.explain import explain_exception
 
 suite = Suite("01", "Manual rollback: undo by hand, newest first, and what a crash does", uses_temporal=False)
 
@@ -42,15 +44,54 @@ def book_trip(lab, trip) -> BaseException | None:
             function(trip)
     except Exception as err:
         return err
+    except BaseException as err:  # sys.exit(), KeyboardInterrupt: asyncio lets these end the checks
+        raise CodeError(explain_exception(err, lab.modules.folder)) from None
     finally:
         starter.CRASH_AFTER_HOTEL = saved
     return None
+
+
+def not_caught(lab, raised: BaseException | None) -> str:
+    """If book_trip's except clause is too narrow to catch ``raised``, say so."""
+    tree = ast.parse((lab.modules.folder / "starter.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "book_trip":
+            handlers = [h for t in ast.walk(node) if isinstance(t, ast.Try) for h in t.handlers]
+            if not handlers or raised is None:
+                return ""
+            for handler in handlers:
+                if handler.type is None:
+                    return ""
+                try:
+                    kinds = eval(compile(ast.Expression(handler.type), "<except>", "eval"), vars(lab.modules.starter))
+                except Exception:
+                    return ""
+                if isinstance(raised, kinds):
+                    return ""
+            caught = ast.unparse(handlers[0].type)
+            return (
+                f" Your `except {caught}` does not catch {type(raised).__name__} ({raised}): a "
+                "rollback must run whatever failed. Catch `Exception`."
+            )
+    return ""
 
 
 def undos_of(trip) -> list[str]:
     """The undos that changed something for ``trip``, in the order they committed."""
     prefix = f"{trip.trip_id}:"
     return [op for op, key, changed in world.journal() if op in UNDOS and key.startswith(prefix) and changed]
+
+
+def expect_all_undone(ran: list[str], expected: list[str], trip) -> None:
+    missing = [name for name in expected if name not in ran]
+    expect(
+        not missing,
+        f"the undos ran {arrow(ran)}; expected {arrow(expected)}: {arrow(missing)} never ran, "
+        f"so {held(trip) or 'work'} stayed behind. Undo every step in `done`, not only some.",
+    )
+    expect(ran == expected, f"the undos ran {arrow(ran)}; expected {arrow(expected)}.")
+    leftover = held(trip)
+    expect(not leftover, f"after the rollback, the audit still finds {leftover} for the trip.")
 
 
 def held(trip) -> str:
@@ -62,12 +103,12 @@ def held(trip) -> str:
 @suite.check("A sold-out car: the hotel, then the flight, are undone; zero orphans")
 async def rollback_clears(lab):
     trip = lab.trip(car_type="suv")
-    book_trip(lab, trip)
+    raised = book_trip(lab, trip)
     ran = undos_of(trip)
     expect(
         ran,
-        f"nothing was undone after the car failed: {held(trip)} are still held. In book_trip(), "
-        "wrap book_all(trip, done) in try/except and undo each step in `done` (Part B).",
+        f"nothing was undone after the car failed: {held(trip)} are still held.{not_caught(lab, raised)} "
+        "In book_trip(), wrap book_all(trip, done) in try/except and undo each step in `done` (Part B).",
     )
     expected = ["cancel_hotel", "cancel_flight"]
     expect(
@@ -75,9 +116,7 @@ async def rollback_clears(lab):
         f"the undos ran {arrow(ran)}; expected {arrow(expected)}: undo the newest step first "
         "(for step in reversed(done)).",
     )
-    expect(ran == expected, f"the undos ran {arrow(ran)}; expected {arrow(expected)}.")
-    leftover = held(trip)
-    expect(not leftover, f"after the rollback, the audit still finds {leftover} for the trip.")
+    expect_all_undone(ran, expected, trip)
 
 
 @suite.check("After the rollback, book_trip re-raises the car's error (NoAvailability)")
@@ -100,22 +139,20 @@ async def reraises(lab):
 async def undoes_everything(lab):
     world.inject("confirm_trip", "fail")  # the last call fails after every step went through
     trip = lab.trip()
-    book_trip(lab, trip)
+    raised = book_trip(lab, trip)
     ran = undos_of(trip)
     expected = ["refund", "cancel_car", "cancel_hotel", "cancel_flight"]
     expect(
         ran,
         f"confirming the trip failed and nothing was undone: {held(trip)} are still held or "
-        "charged. Undo every step in `done` when book_all() raises (Part B).",
+        f"charged.{not_caught(lab, raised) or ' Undo every step in `done` when book_all() raises (Part B).'}",
     )
     if sorted(ran) == sorted(expected) and ran != expected:
         raise CheckFailed(
             f"the undos ran {arrow(ran)}; expected {arrow(expected)}: undo the newest step "
             "first (for step in reversed(done))."
         )
-    expect(ran == expected, f"the undos ran {arrow(ran)}; expected {arrow(expected)}.")
-    leftover = held(trip)
-    expect(not leftover, f"after the rollback, the audit still finds {leftover} for the trip.")
+    expect_all_undone(ran, expected, trip)
 
 
 @suite.check("An economy car: everything is booked and charged once, confirmed, nothing undone")

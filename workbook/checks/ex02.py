@@ -65,7 +65,11 @@ async def sold_out_fails_fast(lab):
         "will not go away by retrying; make it non-retryable (Part C): raise "
         "ApplicationError(..., non_retryable=True) from business_errors_are_final().",
     )
-    expect(car.outcome == "failed", f"book_car {car.outcome}; expected it to fail: no SUV is left.")
+    expect(
+        car.outcome == "failed",
+        f"book_car {car.outcome} although no SUV is left: did business_errors_are_final swallow "
+        "the error? Raise the ApplicationError (Part C), do not return or pass.",
+    )
     expect_status(
         outcome,
         "Failed",
@@ -91,3 +95,28 @@ async def nothing_is_undone(lab):
         f"nothing charged; it shows {outcome.describe_orphans() or 'zero orphans'}. Temporal "
         "retried and recorded every step, but it does not undo anything by itself.",
     )
+
+
+@suite.check("Every business error fails at once: no such room, a bad card number, a declined card")
+async def every_business_error_is_final(lab):
+    cases = [  # (what the trip asks for, the step that must fail on its first attempt)
+        (dict(room_type="penthouse"), "book_hotel"),
+        (dict(card_number="424242424242424"), "charge_payment"),
+        (dict(card_number=world.DECLINED_CARD), "charge_payment"),
+    ]
+    for changes, step in cases:
+        outcome = await lab.book(lab.trip(**changes))
+        run = last_run(outcome, step)
+        expect(run, f"{step} never ran: the steps were {arrow(outcome.timeline.steps)}.")
+        expect(
+            run.outcome != "completed",
+            f"{step} completed although it must fail ({changes}): did business_errors_are_final "
+            "swallow the error? Raise the ApplicationError (Part C), do not return or pass.",
+        )
+        expect(
+            run.attempts == 1 and run.outcome == "failed",
+            f"{step} was tried {run.attempts} times for a business error ({run.error_type or run.outcome}: "
+            f"{run.error}): make every world.BookingError non-retryable, not only some of them "
+            "(Part C: except world.BookingError → ApplicationError(..., non_retryable=True)).",
+        )
+        expect_status(outcome, "Failed", "A trip that cannot be booked must end the workflow.")

@@ -1,0 +1,49 @@
+"""Retries at a thousandth of their pace, for the checks.
+
+A check makes services fail on purpose, and the learner's retry policies wait between
+attempts (1 s, 2 s, 4 s...). The time-skipping test server does not skip an activity's
+retry backoff, so the checks' worker shrinks every interval a thousandfold. Everything
+a check judges stays as written: the number of attempts allowed, the errors that are
+not retried, the order of events in history.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.worker import (
+    Interceptor, StartActivityInput, WorkflowInboundInterceptor, WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)  # fmt: skip
+
+PACE = 1000
+DEFAULT_INITIAL_INTERVAL = timedelta(seconds=1)  # the server's default when none is given
+
+
+def faster(policy: RetryPolicy | None) -> RetryPolicy:
+    policy = policy or RetryPolicy()
+    return RetryPolicy(
+        initial_interval=(policy.initial_interval or DEFAULT_INITIAL_INTERVAL) / PACE,
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_interval=policy.maximum_interval / PACE if policy.maximum_interval else None,
+        maximum_attempts=policy.maximum_attempts,
+        non_retryable_error_types=policy.non_retryable_error_types,
+    )
+
+
+class _Outbound(WorkflowOutboundInterceptor):
+    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle:
+        input.retry_policy = faster(input.retry_policy)
+        return super().start_activity(input)
+
+
+class _Inbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_Outbound(outbound))
+
+
+class FastRetries(Interceptor):
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
+        return _Inbound
