@@ -104,9 +104,16 @@ def test_verify_passes_on_the_shipped_workbook(clone, cli_env):
     assert "Every proof holds" in done.stdout
 
 
+def commit_all(repo: Path) -> None:
+    """verify judges what is committed: commit an edit to make it count."""
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com",
+                    "commit", "-qam", "an edit to judge"], check=True)  # fmt: skip
+
+
 def test_verify_catches_a_broken_solution(clone, cli_env):
     workflow = clone / "exercises" / "03-compensations" / "solution" / "workflow.py"
     workflow.write_text(workflow.read_text().replace("reversed(compensations)", "compensations"))
+    commit_all(clone)
     done = workbook("verify", "--skip-notebooks", cwd=clone, env=cli_env)
     assert done.returncode == 1
     assert "solution passes every check" in done.stdout
@@ -116,6 +123,7 @@ def test_verify_catches_a_broken_solution(clone, cli_env):
 def test_verify_catches_an_accidentally_solved_practice(clone, cli_env):
     exercise = clone / "exercises" / "03-compensations"
     shutil.copy(exercise / "solution" / "workflow.py", exercise / "practice" / "workflow.py")
+    commit_all(clone)
     done = workbook("verify", "--skip-notebooks", cwd=clone, env=cli_env)
     assert done.returncode == 1
     assert "practice already passes every check" in done.stdout

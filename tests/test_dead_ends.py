@@ -1,0 +1,521 @@
+"""No dead ends for a student: every item as a real process (the `workbook` command, or
+an exercise's worker.py and starter.py) against the session's dev server, asserting exit
+codes, the travel world, the event history and the printed words. Commands that edit the
+repository run in a throwaway clone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from workbook.loader import exercise_dir, exercises
+from workbook.timeline import fetch_timeline
+from workbook.trips import TripError, example_trip, validate_trip
+from workbook.verify import file_drift
+from workbook.world import REPO_ROOT
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def address(dev_server) -> str:
+    return dev_server.client.service_client.config.target_host
+
+
+@pytest.fixture
+def env(clean_env, dev_server, tmp_path):
+    """A student's shell: this test's world, the session's dev server, plain wide output."""
+    return dict(clean_env, TEMPORAL_ADDRESS=address(dev_server), COLUMNS="300",
+                WORKBOOK_PROGRESS=str(tmp_path / "progress.json"))  # fmt: skip
+
+
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """A clone of the committed repository: `python -m workbook` run inside it uses its
+    own workbook package, exercises and git history."""
+    target = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(target)], check=True)
+    return target
+
+
+def workbook(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "workbook", *args], cwd=cwd, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def commit(repo: Path, message: str) -> str:
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "commit", "-qam", message], check=True)
+    return subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} is no longer in {path}: update this test"
+    path.write_text(text.replace(old, new, 1))
+
+
+def copy_of(number: str, target: str, tmp_path: Path) -> Path:
+    folder = tmp_path / f"{number}-{target}"
+    shutil.copytree(exercise_dir(number) / target, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def start_worker(folder: Path, env: dict, log: Path) -> subprocess.Popen:
+    """worker.py as a student starts it; its terminal goes to ``log``. Returns once it polls."""
+    handle = log.open("w")
+    worker = subprocess.Popen([sys.executable, "-u", "worker.py"], cwd=folder, env=env,
+                              stdout=handle, stderr=subprocess.STDOUT)  # fmt: skip
+    for _ in range(300):
+        if "Worker polling" in log.read_text() or worker.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert "Worker polling" in log.read_text(), log.read_text()
+    return worker
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def starter(folder: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "starter.py"], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+async def status_of(dev_server, workflow_id: str) -> WorkflowExecutionStatus:
+    return (await dev_server.client.get_workflow_handle(workflow_id).describe()).status
+
+
+SANDBOX_VIOLATION = ("        compensations = []  #", "        __import__('datetime').datetime.now()\n        compensations = []  #")
+
+
+# --- `workbook run NN --practice` never hangs ----------------------------------------
+
+
+async def test_run_ends_a_workflow_that_breaks_the_sandbox(clone, env, dev_server, world):
+    edit(clone / "exercises/03-compensations/practice/workflow.py", *SANDBOX_VIOLATION)
+    done = workbook("run", "03", "--practice", cwd=clone, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Stopped trip-03: your workflow did something the sandbox forbids" in output
+    assert "datetime.datetime.now" in output
+    assert "Fix it, then run python -m workbook run 03 --practice again." in output
+    # advice for this mode: there is no separate worker to restart
+    assert "restart the worker" not in output and "python worker.py" not in output
+    assert await status_of(dev_server, "trip-03") == WorkflowExecutionStatus.TERMINATED
+    assert world.reservations() == []
+
+
+async def test_run_ends_a_workflow_that_no_worker_runs(clone, env, dev_server, world):
+    done = workbook("run", "02", "--practice", cwd=clone, env=env)  # as shipped: no workflow registered
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "the worker that this command started from worker.py does not register it" in output
+    assert "python worker.py" not in output
+    assert await status_of(dev_server, "trip-02") == WorkflowExecutionStatus.TERMINATED
+
+
+async def test_run_ends_a_workflow_whose_activity_has_a_bug(clone, env, dev_server, world):
+    activities = clone / "exercises/03-compensations/practice/activities.py"
+    edit(activities, "def book_hotel(trip: TripRequest) -> str:\n",
+         "def book_hotel(trip: TripRequest) -> str:\n    raise NotImplementedError('book_hotel')\n")  # fmt: skip
+    workflow = clone / "exercises/03-compensations/practice/workflow.py"  # undos never give up
+    edit(workflow, "retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),",
+         "retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1)),")  # fmt: skip
+    done = workbook("run", "03", "--practice", cwd=clone, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "a TODO is still waiting for you: book_hotel raises NotImplementedError" in output
+    assert await status_of(dev_server, "trip-03") == WorkflowExecutionStatus.TERMINATED
+
+
+async def test_starter_with_a_separate_worker_waits_and_says_restart_the_worker(tmp_path, env, dev_server, world):
+    """Worker + starter: the run stays on the server for a fixed worker (exercise 02's
+    durability story); the starter says so once, and never that it was terminated."""
+    folder = copy_of("03", "solution", tmp_path)
+    edit(folder / "workflow.py", *SANDBOX_VIOLATION)
+    worker = start_worker(folder, env, tmp_path / "worker.log")
+    waiting = subprocess.Popen([sys.executable, "starter.py"], cwd=folder, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    watchdog = threading.Timer(90, waiting.kill)  # a broken test must not hang the suite
+    watchdog.start()
+    try:
+        lines = []
+        for line in waiting.stdout:
+            lines.append(line)
+            if line.startswith("Fix it") or len(lines) > 20:
+                break
+    finally:
+        watchdog.cancel()
+        stop(waiting)
+        stop(worker)
+    output = "".join(lines)
+    assert "Still waiting for trip-03: your workflow did something the sandbox forbids" in output
+    assert lines[-1].strip() == "Fix it, restart the worker (Ctrl+C, python worker.py), and this run goes on."
+    assert await status_of(dev_server, "trip-03") == WorkflowExecutionStatus.RUNNING
+    await dev_server.client.get_workflow_handle("trip-03").terminate("test over")
+
+
+# --- a starter never prints "Trip booked: None" -------------------------------------
+
+
+async def test_compensated_but_not_reraised_is_not_a_booking(tmp_path, env, dev_server, world):
+    folder = copy_of("03", "solution", tmp_path)
+    edit(folder / "workflow.py", "            # Re-raise so the workflow ends Failed: the trip was not booked.\n            raise\n", "")
+    edit(folder / "shared.py", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"')
+    worker = start_worker(folder, env, tmp_path / "worker.log")
+    try:
+        done = starter(folder, env)
+    finally:
+        stop(worker)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Trip booked" not in output and "None" not in output
+    assert "the workflow completed without an itinerary, although 4 step(s) were undone" in output
+    assert "end the except block with a bare `raise`" in output
+    timeline = await fetch_timeline(dev_server.client, "trip-03")
+    assert timeline.status == "Completed"
+    assert timeline.compensations == ["refund_payment", "cancel_car", "cancel_hotel", "cancel_flight"]
+
+
+def test_01_rollback_that_swallows_the_error_is_not_a_booking(tmp_path, env, world):
+    folder = copy_of("01", "solution", tmp_path)
+    edit(folder / "starter.py", "            undo(trip, step)\n        raise\n", "            undo(trip, step)\n")
+    done = starter(folder, env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "book_trip() returned as if all went well" in done.stdout
+    assert "bare `raise`" in done.stdout
+    assert world.reservations() and all(r.status != "held" for r in world.reservations())
+
+
+# --- expected business failures are one line in the worker's terminal ---------------
+
+
+@pytest.mark.parametrize(
+    "number, switch, line",
+    [
+        ("02", ('CAR_TYPE = "economy"', 'CAR_TYPE = "suv"'),
+         "book_car failed: no suv car is left in New York — not retried"),
+        ("03", ('CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"'),
+         "charge_payment failed: card number '424242424242424' is invalid: it needs 16 digits, it has 15 — not retried"),
+    ],
+)  # fmt: skip
+def test_business_failure_is_one_line_in_the_worker(number, switch, line, tmp_path, env, world):
+    folder = copy_of(number, "solution", tmp_path)
+    edit(folder / "shared.py", *switch)
+    log = tmp_path / "worker.log"
+    worker = start_worker(folder, env, log)
+    try:
+        done = starter(folder, env)
+    finally:
+        stop(worker)
+    assert done.returncode == 1, done.stdout + done.stderr
+    said = log.read_text()
+    assert line in said.splitlines(), said
+    assert "Traceback" not in said and "Completing activity as failed" not in said
+
+
+def test_retried_business_error_is_one_line_per_attempt(tmp_path, env, world):
+    """Exercise 02 before Part C: the sold-out car is retried, one line per attempt."""
+    folder = copy_of("02", "solution", tmp_path)
+    shutil.copy(exercise_dir("02") / "practice" / "activities.py", folder / "activities.py")
+    edit(folder / "shared.py", 'CAR_TYPE = "economy"', 'CAR_TYPE = "suv"')
+    log = tmp_path / "worker.log"
+    worker = start_worker(folder, env, log)
+    try:
+        done = starter(folder, env)
+    finally:
+        stop(worker)
+    assert done.returncode == 1, done.stdout + done.stderr
+    said = log.read_text().splitlines()
+    assert "book_car failed: no suv car is left in New York — attempt 1, Temporal will retry it" in said
+    assert "book_car failed: no suv car is left in New York — attempt 3, the last one" in said
+    assert "Traceback" not in "\n".join(said)
+
+
+def test_a_real_bug_keeps_its_traceback_in_the_worker(tmp_path, env, world):
+    folder = copy_of("02", "solution", tmp_path)
+    edit(folder / "activities.py", "def book_hotel(trip: TripRequest) -> str:\n",
+         "def book_hotel(trip: TripRequest) -> str:\n    trip.no_such_field\n")  # fmt: skip
+    log = tmp_path / "worker.log"
+    worker = start_worker(folder, env, log)
+    try:
+        done = starter(folder, env)
+    finally:
+        stop(worker)
+    assert done.returncode == 1, done.stdout + done.stderr
+    said = log.read_text()
+    assert "Traceback" in said and "AttributeError" in said and "no_such_field" in said
+
+
+# --- Ctrl+C on `python -m workbook server` -----------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_ctrl_c_stops_the_server_without_error_lines(clone, clean_env):
+    """Workflows left waiting in the server's database make a stopping server log
+    `level=ERROR ... task queue closed`; a requested stop must not look like that."""
+    port, ui_port = free_port(), free_port()
+    target = f"localhost:{port}"
+
+    def start() -> subprocess.Popen:
+        # its own session, as a terminal's foreground job: Ctrl+C goes to its group
+        return subprocess.Popen([sys.executable, "-m", "workbook", "server", "--port", str(port),
+                                 "--ui-port", str(ui_port)], cwd=clone, env=clean_env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+
+    async def until_up() -> Client:
+        for _ in range(300):
+            try:
+                return await Client.connect(target)
+            except Exception:  # not up yet
+                await asyncio.sleep(0.1)
+        raise AssertionError("the server did not come up")
+
+    def ctrl_c(server: subprocess.Popen) -> tuple[int, str]:
+        os.killpg(server.pid, signal.SIGINT)  # what the terminal does on Ctrl+C
+        output, _ = server.communicate(timeout=60)
+        return server.returncode, output
+
+    server = start()
+    client = await until_up()
+    for i in range(20):  # work nobody will pick up, kept in .workbook/temporal.db
+        await client.start_workflow("NobodyRunsThis", id=f"waiting-{i}", task_queue=f"nobody-{i}")
+    outputs = [ctrl_c(server)]
+    server = start()  # it reloads the waiting work: the case that logged errors on Ctrl+C
+    await until_up()
+    outputs.append(ctrl_c(server))
+    for code, output in outputs:
+        assert code == 0, output
+        assert "Temporal dev server stopped." in output
+        assert "level=ERROR" not in output and "Traceback" not in output, output
+
+
+# --- verify judges the shipped exercises ----------------------------------------------
+
+
+def test_verify_without_git_judges_the_working_tree(clone, env, tmp_path):
+    plain = tmp_path / "plain"  # as from a zip: no .git
+    archive = subprocess.run(["git", "-C", str(clone), "archive", "--format=tar", "HEAD"],
+                             capture_output=True, check=True).stdout  # fmt: skip
+    plain.mkdir()
+    (tmp_path / "repo.tar").write_bytes(archive)
+    with tarfile.open(tmp_path / "repo.tar") as tar:
+        tar.extractall(plain, filter="data")
+    exercise = plain / "exercises" / "03-compensations"
+    shutil.copy(exercise / "solution" / "workflow.py", exercise / "practice" / "workflow.py")
+    done = workbook("verify", "--skip-notebooks", cwd=plain, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "judged the working tree" in done.stdout and "not a git checkout" in done.stdout
+    assert "practice already passes every check" in done.stdout
+
+
+# --- the drift rule ---------------------------------------------------------------------
+
+EX03 = exercise_dir("03")
+SHIPPED = (EX03 / "practice" / "workflow.py").read_text().splitlines()
+SOLUTION = (EX03 / "solution" / "workflow.py").read_text().splitlines()
+LOOP = ["            for undo in reversed(compensations):",
+        "                await workflow.execute_activity(undo, trip, **UNDO)"]  # fmt: skip
+
+
+def students_answer(loop_at: str) -> list[str]:
+    """The solution's registrations, and the loop just before `raise` (where README step 2
+    says), or after it."""
+    lines = [line for line in SOLUTION if line not in LOOP]
+    at = lines.index("            raise") + (1 if loop_at == "after raise" else 0)
+    return lines[:at] + LOOP + lines[at:]
+
+
+def test_drift_accepts_the_loop_just_before_raise():
+    answer = students_answer("before raise")
+    assert answer.index(LOOP[0]) > answer.index("            # Re-raise so the workflow ends Failed: the trip was not booked.")
+    assert file_drift(answer, SOLUTION) == []
+    assert file_drift(answer, SOLUTION, SHIPPED) == []
+    without_todo_comments = [line for line in answer if "# TODO Part" not in line]  # tidied up
+    assert file_drift(without_todo_comments, SOLUTION, SHIPPED) == []
+
+
+def test_drift_rejects_edits_outside_a_todo_region():
+    after = students_answer("after raise")  # unreachable: below the line that anchors the region
+    line = after.index(LOOP[0]) + 1
+    assert file_drift(after, SOLUTION, SHIPPED) == [f"line {line} differs outside a TODO region: {LOOP[0].strip()!r}"]
+    retries = [line.replace("maximum_attempts=3", "maximum_attempts=5") for line in students_answer("before raise")]
+    line = next(i for i, text in enumerate(SHIPPED) if "maximum_attempts=3" in text) + 1
+    assert file_drift(retries, SOLUTION, SHIPPED)[0].startswith(f"line {line} differs outside a TODO region")
+    assert file_drift(retries, SOLUTION)[0].startswith(f"line {line} differs outside a TODO region")
+    ex02 = exercise_dir("02")
+    shipped02 = (ex02 / "practice" / "workflow.py").read_text().splitlines()
+    solution02 = (ex02 / "solution" / "workflow.py").read_text().splitlines()
+    renamed = [line.replace("@workflow.defn", '@workflow.defn(name="Other")') for line in solution02]
+    assert "outside a TODO region: '@workflow.defn'" in file_drift(renamed, solution02, shipped02)[0]
+
+
+def verdict(table: str, exercise: str, proof: str) -> str:
+    line = next(line for line in table.splitlines() if exercise in line and proof in line)
+    return line.split("│")[-2].strip()
+
+
+def test_verify_judges_the_committed_exercises_with_the_drift_rule(clone, env):
+    """One run of verify (it takes a while), three proofs: it judges HEAD, not the
+    student's solved practice/; a solution with the loop just before `raise` is no drift;
+    an edit outside any TODO region is."""
+    ex03, ex02 = clone / "exercises" / "03-compensations", clone / "exercises" / "02-first-workflow"
+    (ex03 / "solution" / "workflow.py").write_text("\n".join(students_answer("before raise")) + "\n")
+    edit(ex02 / "solution" / "workflow.py", "# still fails after its retries", "# still fails after all its retries")
+    head = commit(clone, "solutions: 03's loop just before raise; 02 edited outside a TODO")
+    shutil.copy(ex03 / "solution" / "workflow.py", ex03 / "practice" / "workflow.py")  # a student's work
+    done = workbook("verify", "--skip-notebooks", cwd=clone, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert f"judged the committed exercises at HEAD {head}" in output
+    assert "uncommitted changes in exercises/ are not part of this verdict" in output
+    assert verdict(done.stdout, "03-compensations", "practice fails as shipped") == "ok"
+    assert verdict(done.stdout, "03-compensations", "practice = solution outside TODOs") == "ok"
+    drifted = verdict(done.stdout, "02-first-workflow", "practice = solution outside TODOs")
+    assert drifted.startswith("workflow.py: line") and "differs outside a TODO region" in drifted
+    assert "1 proof(s) failed" in output
+
+
+# --- reset keeps a copy; list sees edits since the last check -------------------------
+
+
+def test_reset_keeps_a_copy_of_the_students_files(clone, env):
+    practice = clone / "exercises" / "03-compensations" / "practice" / "workflow.py"
+    shipped = practice.read_text()
+    practice.write_text(shipped + "\n# two hours of my work\n")
+    done = workbook("reset", "03", "--yes", cwd=clone, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert practice.read_text() == shipped
+    said = next(line for line in done.stdout.splitlines() if line.startswith("Your files are kept in"))
+    backup = clone / said.split(" in ", 1)[1].split("/ ", 1)[0]
+    assert backup.parent == clone / ".workbook" / "backups" and backup.name.startswith("03-")
+    assert (backup / "workflow.py").read_text().endswith("# two hours of my work\n")
+    assert sorted(p.name for p in backup.iterdir()) == sorted(p.name for p in practice.parent.glob("*.py"))
+
+
+def row(listing: str, number: str) -> str:
+    return next(line for line in listing.splitlines() if line.strip("│ ").startswith(number))
+
+
+def test_list_says_edited_since_the_last_check(clone, env):
+    workbook("check", "03", cwd=clone, env=env)
+    assert "in progress" in row(workbook("list", cwd=clone, env=env).stdout, "03")
+    assert "edited since the last check" not in row(workbook("list", cwd=clone, env=env).stdout, "03")
+    practice = clone / "exercises" / "03-compensations" / "practice" / "workflow.py"
+    practice.write_text(practice.read_text() + "\n# a new idea\n")
+    assert "in progress, edited since the last check" in row(workbook("list", cwd=clone, env=env).stdout, "03")
+    workbook("check", "03", cwd=clone, env=env)
+    assert "edited since the last check" not in row(workbook("list", cwd=clone, env=env).stdout, "03")
+
+
+# --- bad values in shared.py: one short line, nothing booked ---------------------------
+
+BAD_VALUES = [  # field, value, words the message must contain
+    ("card_number", "４２４２４２４２４２４２４２４２", "use only the plain digits 0-9"),
+    ("card_number", "4242-4242-4242-4242", "use only the plain digits 0-9"),
+    ("card_number", "4242424242424242" * 100_000, "1,600,000 characters long"),
+    ("card_number", 4242424242424242, "should be text in quotes"),
+    ("card_number", None, "should be text in quotes"),
+    ("card_number", "", "is empty"),
+    ("card_number", "4" * 25, "has 25 digits"),
+    ("car_type", "ecomony", "did you mean 'economy'?"),
+    ("car_type", "SUV", "did you mean 'suv'?"),
+    ("car_type", " suv", "remove the spaces"),
+    ("car_type", ["suv"], "should be text in quotes"),
+    ("car_type", "hovercraft", "use economy, compact, midsize, suv or luxury"),
+    ("room_type", "penthouse", "use standard, deluxe or suite"),
+    ("nights", "3", "should be a whole number"),
+    ("nights", 10**100, "use a number from 1 to 365"),
+    ("rental_days", True, "should be a whole number"),
+]
+
+
+@pytest.mark.parametrize("field, value, words", BAD_VALUES, ids=lambda v: repr(v)[:20])
+def test_a_value_that_cannot_be_meant_is_one_short_line(field, value, words):
+    with pytest.raises(TripError) as refused:
+        validate_trip(example_trip(**{field: value}))
+    message = str(refused.value)
+    assert words in message
+    assert message.startswith(f"in shared.py, {field}") and "\n" not in message and len(message) < 140
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"car_type": "suv"}, {"card_number": "424242424242424"}, {"card_number": "4242 4242 4242 4242"},
+     {"card_number": "4000000000000002"}, {"flight": "TW999"}, {"room_type": "suite", "nights": 365}],
+    ids=["as shipped", "sold-out suv", "15 digits", "grouped digits", "declined card", "no such flight", "long stay"],
+)  # fmt: skip
+def test_a_business_failure_is_still_bookable(changes):
+    """What a real customer could ask for goes through to the world, which may say no:
+    that answer is the lesson (exercise 02's SUV, exercise 03's 15-digit card)."""
+    validate_trip(example_trip(**changes))
+
+
+SWITCHES = {  # exercise: (the switch as shipped, how it is mistyped), the words expected
+    "01-yes": ("01", "CRASH_AFTER_HOTEL = False", 'CRASH_AFTER_HOTEL = "yes"', "CRASH_AFTER_HOTEL should be True or False"),
+    "02-typo": ("02", 'CAR_TYPE = "economy"', 'CAR_TYPE = "ecomony"', "did you mean 'economy'?"),
+    "02-none": ("02", 'CAR_TYPE = "economy"', "CAR_TYPE = None", "car_type should be text in quotes"),
+    "03-fullwidth": ("03", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "４２４２４２４２４２４２４２４２"', "use only the plain digits 0-9"),
+    "03-huge": ("03", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "' + "4242424242424242" * 100_000 + '"', "1,600,000 characters long"),
+    "03-spaces": ("03", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = " 4242424242424242"', "remove the spaces"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(SWITCHES))
+def test_a_mistyped_switch_ends_the_starter_in_one_line(case, tmp_path, env, world):
+    number, shipped, mistyped, words = SWITCHES[case]
+    folder = copy_of(number, "solution", tmp_path)
+    edit(folder / "shared.py", shipped, mistyped)
+    done = starter(folder, env)  # no worker needed: nothing reaches Temporal
+    output = done.stdout + done.stderr
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert done.returncode == 2, output[:2000]
+    assert len(lines) == 1 and len(output) < 300, output[:2000]
+    assert lines[0].startswith("Cannot run: in shared.py,") and words in lines[0]
+    assert "Traceback" not in output
+    assert world.reservations() == []  # nothing was booked
+
+
+# --- hints and messages wrap to the terminal --------------------------------------------
+
+
+@pytest.mark.parametrize("exercise", exercises(), ids=lambda p: p.name[:2])
+def test_no_hint_paragraph_has_a_hard_line_break(exercise):
+    hints = tomllib.loads((exercise / "hints.toml").read_text())["hint"]
+    for number, hint in enumerate(hints, 1):
+        for paragraph in hint["text"].strip().split("\n\n"):
+            assert "\n" not in paragraph.strip(), f"hint {number} of {exercise.name} breaks a line: {paragraph!r}"
+
+
+@pytest.mark.parametrize("width", [44, 200])
+def test_hints_wrap_to_the_terminal(width, env):
+    narrow = dict(env, COLUMNS=str(width))
+    done = workbook("hint", "03", cwd=REPO_ROOT, env=narrow)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(len(line) <= width for line in lines)
+    first = tomllib.loads((EX03 / "hints.toml").read_text())["hint"][0]["text"].strip()
+    if len(first) <= width:
+        assert first in lines  # one line, as wide as the terminal allows
+    else:
+        assert first not in lines and " ".join(line.strip() for line in lines if line.strip()).count(first) == 1
