@@ -170,6 +170,52 @@ async def test_starter_with_a_separate_worker_waits_and_says_restart_the_worker(
     await dev_server.client.get_workflow_handle("trip-03").terminate("test over")
 
 
+async def test_one_starter_waits_through_every_fix_of_exercise_02(tmp_path, env, dev_server, world):
+    """Exercise 02's story with worker and starter: one starter, left running, says what
+    is wrong, and again after each worker restart meets the next mistake; the same run
+    then goes on to book the trip."""
+    folder = copy_of("02", "practice", tmp_path)
+    solution = exercise_dir("02") / "solution"
+    worker = start_worker(folder, env, tmp_path / "worker-1.log")
+    waiting = subprocess.Popen([sys.executable, "starter.py"], cwd=folder, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    watchdog = threading.Timer(120, waiting.kill)  # a broken test must not hang the suite
+    watchdog.start()
+    said = []
+
+    def read_until(words: str) -> None:
+        for line in waiting.stdout:
+            said.append(line)
+            if words in line:
+                return
+        raise AssertionError("".join(said))
+
+    try:
+        read_until("Start the worker, or fix it and restart it (Ctrl+C, python worker.py), and this run goes on.")
+        stop(worker)
+        shutil.copy(solution / "worker.py", folder / "worker.py")  # Part A done
+        worker = start_worker(folder, env, tmp_path / "worker-2.log")
+        read_until("Fix it, restart the worker (Ctrl+C, python worker.py), and this run goes on.")
+        stop(worker)
+        shutil.copy(solution / "workflow.py", folder / "workflow.py")  # Part B done
+        worker = start_worker(folder, env, tmp_path / "worker-3.log")
+        rest, _ = waiting.communicate(timeout=120)
+        said.append(rest)
+    finally:
+        watchdog.cancel()
+        stop(worker)
+        if waiting.poll() is None:
+            stop(waiting)
+    output = "".join(said)
+    assert waiting.returncode == 0, output
+    assert output.count("Started workflow trip-02.") == 1  # one run, carried on
+    assert "nothing picked up the work on task queue 'saga-02-first-workflow'" in output
+    assert "an activity call has no timeout" in output
+    assert "Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001" in output
+    timeline = await fetch_timeline(dev_server.client, "trip-02")
+    assert timeline.status == "Completed" and world.is_confirmed("trip-02")
+
+
 # --- a starter never prints "Trip booked: None" -------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from workbook.explain import explain_workflow_error, no_worker_message
 from workbook.timeline import root_cause, timeline_of
 
 WORKER_HINT_AFTER = 5.0  # seconds without a result before we suspect no worker is running
+RECHECK_EVERY = 2.0  # seconds between later looks, once the first diagnosis is out
 ENDLESS_AFTER = 3  # failed attempts of a never-ending retry before a run in one process gives up
 
 
@@ -79,16 +81,18 @@ async def task_failure(handle: WorkflowHandle, source: str = "") -> str | None:
 
 
 async def _last_task_failure(handle: WorkflowHandle) -> tuple[str, str] | None:
-    """(error type, message) of the workflow's last failed workflow task, if any."""
+    """(error type, message) of the workflow's failing workflow task, if it still fails:
+    a task that completed since (a fixed worker took over) clears it."""
     history = await handle.fetch_history()
-    failures = [
-        e.workflow_task_failed_event_attributes.failure
-        for e in history.events
-        if e.HasField("workflow_task_failed_event_attributes")
-    ]
-    if not failures:
+    failure = None
+    for event in history.events:
+        if event.HasField("workflow_task_failed_event_attributes"):
+            failure = event.workflow_task_failed_event_attributes.failure
+        elif event.HasField("workflow_task_completed_event_attributes"):
+            failure = None
+    if failure is None:
         return None
-    return failures[-1].application_failure_info.type or "Error", failures[-1].message
+    return failure.application_failure_info.type or "Error", failure.message
 
 
 def _nondeterministic(kind: str, message: str) -> bool:
@@ -199,17 +203,24 @@ async def wait_for_result(handle: WorkflowHandle, console: Console, mode: Mode |
 
 
 async def _wait_for_worker_elsewhere(handle, waiting, console: Console, mode: Mode):
+    """Keep waiting; say what is wrong after a while, and again whenever that changes
+    (a restarted worker got past one mistake and met the next)."""
     done, _ = await asyncio.wait({waiting}, timeout=WORKER_HINT_AFTER)
-    if not done:
+    said = None
+    while not done:
         kind, reason = await _diagnosis(handle, mode.source())
-        console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason or 'is the worker running?'}")
-        if kind == "nondeterminism":
-            console.print(NEW_RUN)
-        elif kind == "no-worker":
-            console.print(START_WORKER)
-        elif kind:
-            console.print(RESTART_WORKER)
-    return await waiting
+        news = re.sub(r"\d+", "#", reason or "")  # a retry count going up is not news
+        if said is None or (reason and news != said):
+            console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason or 'is the worker running?'}")
+            if kind == "nondeterminism":
+                console.print(NEW_RUN)
+            elif kind == "no-worker":
+                console.print(START_WORKER)
+            elif kind:
+                console.print(RESTART_WORKER)
+            said = news
+        done, _ = await asyncio.wait({waiting}, timeout=RECHECK_EVERY)
+    return waiting.result()
 
 
 async def _wait_in_process(handle, waiting, console: Console, mode: Mode):
