@@ -7,10 +7,12 @@ import contextvars
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from rich.console import Console
+from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
@@ -149,7 +151,29 @@ async def _diagnosis(handle: WorkflowHandle, source: str = "", in_process: bool 
                 "maximum_attempts."
             )
     task_queue = description.execution_config.task_queue.name
-    if not await _has_pollers(handle, task_queue):
+    unstarted = [
+        pending.activity_type.name
+        for pending in description.pending_activities
+        if pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+        and pending.attempt <= 1
+        and _waiting_for(pending.scheduled_time) >= WORKER_HINT_AFTER
+    ]
+    if unstarted:
+        where = (
+            "the worker that this command started from worker.py does not register it: add it to "
+            "activities=[...] in create_worker()."
+            if in_process
+            else "is the worker running (python worker.py), and is it in its activities=[...]?"
+        )
+        return "no-worker", f"nothing has started the activity {unstarted[0]} on task queue {task_queue!r}: {where}"
+    task = description.pending_workflow_task
+    never_picked_up = (
+        description.HasField("pending_workflow_task")
+        and task.state == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED
+        and _waiting_for(task.original_scheduled_time if task.original_scheduled_time.seconds else task.scheduled_time)
+        >= WORKER_HINT_AFTER
+    )  # a poller seen a minute ago may be gone: a task nobody starts says more
+    if never_picked_up or not await _has_pollers(handle, task_queue):
         if in_process:
             workflow_type = description.workflow_execution_info.type.name
             return "no-worker", (
@@ -159,6 +183,13 @@ async def _diagnosis(handle: WorkflowHandle, source: str = "", in_process: bool 
             )
         return "no-worker", no_worker_message(task_queue)
     return None, None
+
+
+def _waiting_for(timestamp) -> float:
+    """Seconds since ``timestamp`` (a protobuf Timestamp), 0 when it is unset."""
+    if not timestamp.seconds:
+        return 0.0
+    return (datetime.now(timezone.utc) - timestamp.ToDatetime(tzinfo=timezone.utc)).total_seconds()
 
 
 async def _has_pollers(handle: WorkflowHandle, task_queue: str) -> bool:
