@@ -129,6 +129,18 @@ async def test_run_ends_a_workflow_that_no_worker_runs(clone, env, dev_server, w
     assert await status_of(dev_server, "trip-02") == WorkflowExecutionStatus.TERMINATED
 
 
+async def test_run_ends_a_workflow_whose_activities_nobody_runs(clone, env, dev_server, world):
+    practice = clone / "exercises/02-first-workflow/practice"
+    shutil.copy(practice.parent / "solution" / "workflow.py", practice / "workflow.py")  # Part B done
+    edit(practice / "worker.py", "workflows=[],\n        activities=[book_flight],", "workflows=[BookTripWorkflow],\n        activities=[],")
+    done = workbook("run", "02", "--practice", cwd=clone, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "nothing has started the activity book_flight on task queue 'saga-02-first-workflow'" in output
+    assert "add it to activities=[...] in create_worker()" in output
+    assert await status_of(dev_server, "trip-02") == WorkflowExecutionStatus.TERMINATED
+
+
 async def test_run_ends_a_workflow_whose_activity_has_a_bug(clone, env, dev_server, world):
     activities = clone / "exercises/03-compensations/practice/activities.py"
     edit(activities, "def book_hotel(trip: TripRequest) -> str:\n",
