@@ -10,8 +10,8 @@ The drift rule: where may practice and solution differ?
 -------------------------------------------------------
 A TODO region starts at a ``# TODO Part X:`` line and runs down to its *anchor*: the
 first line below it that is code (not a comment, not blank) from which the rest of the
-file, up to the next TODO line, is the same in practice and solution. When nothing of
-the kind remains before the next TODO line (only comments and blank lines), the region
+file, up to the next TODO line, is the same in practice and solution. When there is no
+code line at all before the next TODO line (only comments and blank lines), the region
 runs on into the next one; after the last TODO, into the end of the file. Everything
 before the first TODO line, and every line from an anchor to the next TODO line, must
 be identical. Inside a region anything may differ, including the TODO comments
@@ -25,7 +25,9 @@ holes. The template comes from the shipped pair; ``drift(practice, solution, shi
 judges a student's edited practice/ against the template of the ``shipped`` one, so an
 edit outside the holes fails even when it happens to look like the solution's code.
 Without ``shipped``, the practice folder itself is taken as shipped: its TODO lines mark
-the holes, and an anchor is chosen so that a correct answer is never refused.
+the holes, and an anchor is chosen so that a correct answer is never refused (the price:
+a changed code line right below a region, before the next unchanged one, then counts as
+part of the region; pass ``shipped`` to judge a student's edits exactly).
 """
 
 from __future__ import annotations
