@@ -62,11 +62,14 @@ def reading_keys(deliver):
     Otherwise (a pipe: tests, CI): the first letter of each line, e.g. "q\\n"."""
     stdin, saved = sys.stdin, None
     if stdin is not None and not stdin.closed and stdin.isatty():
-        import termios
-        import tty
-
-        saved = termios.tcgetattr(stdin.fileno())
-        tty.setcbreak(stdin.fileno())
+        try:
+            import termios
+            import tty
+        except ImportError:  # Windows: whole lines, as in a pipe
+            pass
+        else:
+            saved = termios.tcgetattr(stdin.fileno())
+            tty.setcbreak(stdin.fileno())
 
     def read() -> None:
         if saved is not None:
@@ -122,8 +125,8 @@ class Session:
         `n` needs no new one). PythonFilter ignores __pycache__ and editor temp files."""
         python_files = PythonFilter()
 
-        def ours(change, path: str) -> bool:
-            return python_files(change, path) and Path(path).parent == self.practice
+        def ours(change, path: str) -> bool:  # resolved: some systems report real paths
+            return python_files(change, path) and Path(path).parent.resolve() == self.practice.resolve()
 
         async for _ in awatch(EXERCISES_DIR, watch_filter=ours, step=QUIET_MS, debounce=1000):
             self.post("c")
