@@ -38,7 +38,8 @@ def address(dev_server) -> str:
 def env(clean_env, dev_server, tmp_path):
     """A student's shell: this test's world, the session's dev server, plain wide output."""
     return dict(clean_env, TEMPORAL_ADDRESS=address(dev_server), COLUMNS="300",
-                WORKBOOK_PROGRESS=str(tmp_path / "progress.json"))  # fmt: skip
+                WORKBOOK_PROGRESS=str(tmp_path / "progress.json"),
+                WORKBOOK_PATIENCE="1")  # say what is wrong after 1 s, not 5  # fmt: skip
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from workbook.audit import audit
 from workbook.explain import explain_workflow_error, no_worker_message
 from workbook.timeline import root_cause, timeline_of
 
-WORKER_HINT_AFTER = 5.0  # seconds without a result before we suspect no worker is running
-RECHECK_EVERY = 2.0  # seconds between later looks, once the first diagnosis is out
+# Seconds without a result before a starter suspects something is wrong and says what:
+# long enough for a healthy booking with a retry or two; WORKBOOK_PATIENCE changes it.
+WORKER_HINT_AFTER = float(os.environ.get("WORKBOOK_PATIENCE", "5"))
+RECHECK_EVERY = min(2.0, WORKER_HINT_AFTER)  # seconds between later looks, once the first diagnosis is out
 ENDLESS_AFTER = 3  # failed attempts of a never-ending retry before a run in one process gives up
 
 
