@@ -315,3 +315,19 @@ def test_threads_repeating_one_key_book_once(world):
 def test_world_path_follows_the_environment(world, tmp_path):
     assert world.db_path() == tmp_path / "world.db"
     assert sys.modules["workbook.world"] is world
+
+
+def test_a_scoped_fault_meets_only_calls_in_its_scope(world):
+    """Checks that run side by side each scope their faults to their own trips."""
+    world.inject("book_car", "fail", scope="alpha-")
+    with pytest.raises(world.ServiceUnavailable):
+        world.book_car("alpha-1", "economy", 3, key="alpha-1:car")
+    assert world.book_car("beta-1", "economy", 3, key="beta-1:car").status == "held"
+    token = world.FAULT_SCOPE.set("beta-")  # the default scope of inject() in this context
+    try:
+        world.inject("book_car", "fail", times=1)
+    finally:
+        world.FAULT_SCOPE.reset(token)
+    with pytest.raises(world.ServiceUnavailable):  # the most specific scope wins, once
+        world.book_car("beta-2", "economy", 3, key="beta-2:car")
+    assert world.book_car("beta-2", "economy", 3, key="beta-2:car").status == "held"

@@ -98,17 +98,19 @@ def dollars(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
 
-def audit() -> AuditReport:
-    """Read the world and list every orphan."""
+def audit(trip_id: str | None = None) -> AuditReport:
+    """Read the world and list every orphan (of one trip, when ``trip_id`` is given)."""
     confirmed = world.confirmed_trips()
+    if trip_id is not None:
+        confirmed &= {trip_id}
     orphans = [
         Orphan(r.trip_id, r.kind, r.id, r.item, r.amount_cents)
-        for r in world.reservations()
+        for r in world.reservations(trip_id)
         if r.status == "held" and r.trip_id not in confirmed
     ]
     orphans += [
         Orphan(p.trip_id, "charge", p.id, "card payment", p.amount_cents)
-        for p in world.payments()
+        for p in world.payments(trip_id)
         if p.status == "charged" and p.trip_id not in confirmed
     ]
     return AuditReport(orphans=orphans, confirmed_trips=len(confirmed))

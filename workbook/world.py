@@ -16,6 +16,7 @@ Rules the exercises rely on:
 
 from __future__ import annotations
 
+import contextvars
 import os
 import random
 import sqlite3
@@ -96,8 +97,9 @@ CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, operation TEXT NOT NULL, key TEXT NOT NULL,
     changed INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (
-    operation TEXT PRIMARY KEY, kind TEXT NOT NULL, remaining INTEGER,
-    rate REAL, seed TEXT, message TEXT NOT NULL, calls INTEGER NOT NULL DEFAULT 0);
+    operation TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, remaining INTEGER,
+    rate REAL, seed TEXT, message TEXT NOT NULL, calls INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (operation, scope));
 """
 
 # The small built-in world the exercises use. Prices in cents; hotel and car per night/day.
@@ -154,9 +156,10 @@ def _connect() -> Iterator[sqlite3.Connection]:
     fresh = not path.exists()
     try:
         conn = _open(path)
-        if fresh or not conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'faults'"
-        ).fetchone():
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(faults)")}
+        if columns and "scope" not in columns:  # a world file from before faults had scopes
+            conn.execute("DROP TABLE faults")
+        if fresh or "scope" not in columns:
             _create(conn)
     except sqlite3.Error as err:
         raise WorldError(
@@ -204,6 +207,10 @@ def load_inventory(flights=(), hotel_rooms=(), cars=()) -> None:
 # --- fault injection ----------------------------------------------------------------
 
 FAULT_KINDS = ("fail", "lose_reply")
+# Where an injected fault applies: to calls whose idempotency key starts with this scope
+# (a trip id, or the prefix the checks give one check's trips), or '' for every call.
+# Checks that run side by side each set their own, so their faults never meet.
+FAULT_SCOPE: contextvars.ContextVar[str] = contextvars.ContextVar("fault_scope", default="")
 OPERATIONS = (
     "book_flight", "book_hotel", "book_car", "charge_card", "confirm_trip",
     "cancel_flight", "cancel_hotel", "cancel_car", "refund", "send_email",
@@ -218,6 +225,7 @@ def inject(
     rate: float | None = None,
     seed: str | int | None = None,
     message: str | None = None,
+    scope: str | None = None,
 ) -> None:
     """Make ``operation`` misbehave on purpose.
 
@@ -226,6 +234,7 @@ def inject(
     times=N: only the next N calls misbehave (fail N times, then succeed);
     times=None: every call does. rate (with a seed): each call misbehaves with that
     probability, decided by the seed, so the same seed gives the same story.
+    scope: only calls whose key starts with it (default: FAULT_SCOPE, usually every call).
     """
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}; choose from {OPERATIONS}")
@@ -236,9 +245,9 @@ def inject(
     default = "the reply was lost" if kind == "lose_reply" else "service unavailable"
     with _transaction() as conn:
         conn.execute(
-            "INSERT OR REPLACE INTO faults VALUES (?,?,?,?,?,?,0)",
-            (operation, kind, times, rate, None if seed is None else str(seed),
-             message or f"{operation}: {default} (injected)"),
+            "INSERT OR REPLACE INTO faults VALUES (?,?,?,?,?,?,?,0)",
+            (operation, FAULT_SCOPE.get() if scope is None else scope, kind, times, rate,
+             None if seed is None else str(seed), message or f"{operation}: {default} (injected)"),
         )  # fmt: skip
 
 
@@ -247,14 +256,18 @@ def clear_faults() -> None:
         conn.execute("DELETE FROM faults")
 
 
-def _fault(conn: sqlite3.Connection, operation: str, kind: str) -> str | None:
-    """Consume one firing of a fault of this kind, if one is due; return its message."""
+def _fault(conn: sqlite3.Connection, operation: str, kind: str, key: str) -> str | None:
+    """Consume one firing of a fault of this kind for the call with ``key``, if one is
+    due (the most specific scope wins); return its message."""
     row = conn.execute(
-        "SELECT * FROM faults WHERE operation = ? AND kind = ?", (operation, kind)
+        "SELECT * FROM faults WHERE operation = ? AND kind = ? AND substr(?, 1, length(scope)) = scope "
+        "ORDER BY length(scope) DESC LIMIT 1",
+        (operation, kind, key),
     ).fetchone()
     if row is None:
         return None
-    conn.execute("UPDATE faults SET calls = calls + 1 WHERE operation = ?", (operation,))
+    where = (operation, row["scope"])
+    conn.execute("UPDATE faults SET calls = calls + 1 WHERE operation = ? AND scope = ?", where)
     if row["rate"] is not None:
         draw = random.Random(f"{row['seed']}|{operation}|{row['calls']}").random()
         return row["message"] if draw < row["rate"] else None
@@ -262,9 +275,7 @@ def _fault(conn: sqlite3.Connection, operation: str, kind: str) -> str | None:
         return row["message"]
     if row["remaining"] <= 0:
         return None
-    conn.execute(
-        "UPDATE faults SET remaining = remaining - 1 WHERE operation = ?", (operation,)
-    )
+    conn.execute("UPDATE faults SET remaining = remaining - 1 WHERE operation = ? AND scope = ?", where)
     return row["message"]
 
 
@@ -286,7 +297,7 @@ def _operation(operation: str, key: str) -> Iterator[_Call]:
     The journal records every call that committed, in order, so a check can see that
     the hotel was cancelled before the flight, even without Temporal."""
     with _transaction() as conn:  # the outage is counted even though nothing happens
-        outage = _fault(conn, operation, "fail")
+        outage = _fault(conn, operation, "fail", key)
     if outage:
         raise ServiceUnavailable(outage)
     with _transaction() as conn:
@@ -296,7 +307,7 @@ def _operation(operation: str, key: str) -> Iterator[_Call]:
             "INSERT INTO journal (operation, key, changed) VALUES (?,?,?)",
             (operation, key, int(call.changed)),
         )
-        lost = _fault(conn, operation, "lose_reply")
+        lost = _fault(conn, operation, "lose_reply", key)
     if lost:
         raise ReplyLost(lost)
 

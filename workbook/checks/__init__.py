@@ -9,6 +9,7 @@ checks in CI. A suite lives in ``workbook/checks/exNN.py`` as ``suite = Suite(..
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
@@ -121,9 +122,11 @@ def load_suite(exercise: str | int) -> Suite:
 class Lab:
     """What a check works with: the exercise's modules, a client, a fresh world."""
 
-    def __init__(self, modules, client: Client | None):
+    def __init__(self, modules, client: Client | None, prefix: str = "check", task_queue: str | None = None):
         self.modules = modules
         self.client = client
+        self.prefix = prefix  # every trip of this check starts with it (its faults' scope)
+        self.task_queue = task_queue  # a worker already runs there; None: start one per booking
         self._trips = 0
 
     @property
@@ -140,29 +143,31 @@ class Lab:
     def trip(self, **changes) -> TripRequest:
         """The example trip, with a fresh id, and with ``changes`` applied."""
         self._trips += 1
-        return example_trip(f"check-{self._trips}-{uuid.uuid4().hex[:6]}", **changes)
+        return example_trip(f"{self.prefix}-{self._trips}-{uuid.uuid4().hex[:6]}", **changes)
 
     def worker(self, task_queue: str) -> Worker:
         """The learner's own worker (their registrations, their executor), on a private
         task queue, set to fail a broken workflow at once instead of retrying forever."""
         create_worker = getattr(self.modules.worker, "create_worker", None)
-        expect(create_worker, "worker.py has no create_worker(client) function: did you rename it?")
+        if not create_worker:
+            raise CodeError("worker.py has no create_worker(client) function: did you rename it?")
         # Built on a throwaway queue and never run: we only read its configuration.
         config = create_worker(self.client, task_queue=f"{task_queue}-as-written").config()
         workflow_class = self.modules.workflow.BookTripWorkflow
-        expect(
-            workflow_class in config.get("workflows", []),
-            "BookTripWorkflow is not registered on the worker: add it to workflows=[...] "
-            "in worker.py's create_worker().",
-        )
+        if workflow_class not in config.get("workflows", []):
+            raise CodeError(
+                "BookTripWorkflow is not registered on the worker: add it to workflows=[...] "
+                "in worker.py's create_worker()."
+            )
         registered = activity_names(config.get("activities", []))
         missing = [name for name in activity_names(vars(self.modules.workflow).values()) if name not in registered]
-        expect(
-            not missing,
-            f"workflow.py uses {', '.join(missing)}, but the worker does not register "
-            f"{'it' if len(missing) == 1 else 'them'}: add {'it' if len(missing) == 1 else 'them'} "
-            "to activities=[...] in worker.py's create_worker(). A worker runs only what it was given.",
-        )
+        if missing:
+            them = "it" if len(missing) == 1 else "them"
+            raise CodeError(
+                f"workflow.py uses {', '.join(missing)}, but the worker does not register {them}: "
+                f"add {them} to activities=[...] in worker.py's create_worker(). A worker runs "
+                "only what it was given."
+            )
         config.update(
             task_queue=task_queue,
             workflow_failure_exception_types=[Exception],
@@ -172,8 +177,8 @@ class Lab:
 
     async def book(self, trip: TripRequest) -> Outcome:
         """Run the exercise's workflow for ``trip`` on the learner's worker."""
-        task_queue = f"check-{uuid.uuid4()}"
-        async with self.worker(task_queue):
+        task_queue = self.task_queue or f"check-{uuid.uuid4()}"
+        async with self.worker(task_queue) if self.task_queue is None else contextlib.nullcontext():
             started = await self.client.start_workflow(
                 self.modules.workflow.BookTripWorkflow.run,
                 trip,
@@ -195,7 +200,7 @@ class Lab:
             kind, message, stack = code_error
             where = learner_frame(stack, self.modules.folder)
             raise CodeError(explain_workflow_error(kind, message, self.source, where))
-        return Outcome(trip, timeline.status, timeline, result, error, audit())
+        return Outcome(trip, timeline.status, timeline, result, error, audit(trip.trip_id))
 
 
     async def _result(self, handle):
@@ -262,8 +267,8 @@ async def run_suite(
     first_failure: bool = False,
 ) -> list[CheckResult]:
     """Run the checks of ``suite`` (all, or those named in ``only``) against ``folder``,
-    each on a fresh travel world. ``server``: a WorkflowEnvironment, a Client, or None
-    for an exercise without Temporal.
+    on a fresh travel world. ``server``: a WorkflowEnvironment, a Client, or None for an
+    exercise without Temporal.
     ``first_failure``: stop at the first check that fails (what a student reads first)."""
     client = server.client if isinstance(server, WorkflowEnvironment) else server
     saved_db = os.environ.get(world.DB_ENV_VAR)
@@ -280,26 +285,77 @@ async def run_suite(
             if exits:
                 raise CodeError(exits)
             with loaded(folder) as modules:
-                for check in checks:
-                    if any(isinstance(r.cause, CodeError) for r in results):
-                        results.append(CheckResult(check.name, check.title, False, SAME_CAUSE, ran=False))
-                        continue
-                    os.environ[world.DB_ENV_VAR] = str(Path(scratch) / f"{check.name}.db")
-                    world.reset()
-                    results.append(await _run_one(check, Lab(modules, client)))
-                    if first_failure and not results[-1].passed:
-                        break
+                if suite.uses_temporal:
+                    results = await _run_side_by_side(checks, modules, client, Path(scratch), first_failure)
+                else:
+                    results = await _run_one_by_one(checks, modules, Path(scratch), first_failure)
         except BaseException as err:  # the folder does not even import (or exits as it does)
             if isinstance(err, asyncio.CancelledError):
                 raise
             detail = str(err) if isinstance(err, CodeError) else explain_exception(err, Path(folder).resolve())
             results = [CheckResult("loads", "The exercise's files load", False, detail)]
-            results += [CheckResult(c.name, c.title, False, SAME_CAUSE, ran=False) for c in checks]
+            results += _not_run(checks)
         finally:
             if saved_db is None:
                 os.environ.pop(world.DB_ENV_VAR, None)
             else:
                 os.environ[world.DB_ENV_VAR] = saved_db
+    return results
+
+
+def _not_run(checks: list[Check]) -> list[CheckResult]:
+    return [CheckResult(c.name, c.title, False, SAME_CAUSE, ran=False) for c in checks]
+
+
+async def _run_one_by_one(checks, modules, scratch: Path, first_failure: bool) -> list[CheckResult]:
+    """Checks that drive the learner's code in this process (exercise 01), each on a
+    world of its own, one after another; a bug in the code stops them."""
+    results: list[CheckResult] = []
+    for index, check in enumerate(checks):
+        os.environ[world.DB_ENV_VAR] = str(scratch / f"{check.name}.db")
+        world.reset()
+        results.append(await _run_one(check, Lab(modules, None)))
+        if isinstance(results[-1].cause, CodeError):
+            return results + _not_run(checks[index + 1 :])
+        if first_failure and not results[-1].passed:
+            break
+    return results
+
+
+async def _run_side_by_side(checks, modules, client, scratch: Path, first_failure: bool) -> list[CheckResult]:
+    """Temporal checks share one world and run concurrently: each books its own trips,
+    and its injected faults are scoped to them. The first runs alone, so that a bug in
+    the code is reported once and the others are honestly not run."""
+    os.environ[world.DB_ENV_VAR] = str(scratch / "world.db")
+    world.reset()
+
+    task_queue = f"check-{uuid.uuid4()}"
+
+    async def run(check: Check) -> CheckResult:
+        prefix = f"{check.name}-{uuid.uuid4().hex[:4]}"
+        world.FAULT_SCOPE.set(prefix)  # this task's context only
+        return await _run_one(check, Lab(modules, client, prefix, task_queue))
+
+    if not checks:
+        return []
+    try:  # one worker for every check: building one costs a sandbox validation
+        worker = Lab(modules, client).worker(task_queue)
+    except CheckFailed as failed:
+        return [CheckResult(checks[0].name, checks[0].title, False, str(failed), cause=failed), *_not_run(checks[1:])]
+    async with worker:
+        results = [await run(checks[0])]
+        if isinstance(results[0].cause, CodeError) or (first_failure and not results[0].passed):
+            return results + (_not_run(checks[1:]) if isinstance(results[0].cause, CodeError) else [])
+        results += await asyncio.gather(*(run(check) for check in checks[1:]))
+    said: set[str] = set()
+    for result in results:  # one cause, one message
+        if isinstance(result.cause, CodeError):
+            if result.detail in said:
+                result.detail = "failed the same way: same cause as above."
+            said.add(str(result.cause))
+    if first_failure:
+        failed = [i for i, r in enumerate(results) if not r.passed]
+        results = results[: failed[0] + 1] if failed else results
     return results
 
 
