@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 
 from workbook.audit import audit
 from workbook.explain import explain_workflow_error, no_worker_message
+from workbook.source import call_lines
 from workbook.timeline import root_cause, timeline_of
 
 # Seconds without a result before a starter suspects something is wrong and says what:
@@ -108,13 +109,14 @@ def _nondeterministic(kind: str, message: str) -> bool:
 CODE_ERRORS = {"NotImplementedError", "NameError", "AttributeError", "TypeError", "ImportError"}
 
 
-async def activity_bug(handle: WorkflowHandle) -> str | None:
+async def activity_bug(handle: WorkflowHandle, source: str = "") -> str | None:
     """An activity that Temporal keeps retrying although it fails with a bug (a TODO
-    still raising NotImplementedError, a typo): an undo's retries never give up."""
-    return _activity_bug((await handle.describe()).raw_description)
+    still raising NotImplementedError, a typo): an undo's retries never give up.
+    With the workflow's ``source``, say where it is called."""
+    return _activity_bug((await handle.describe()).raw_description, source)
 
 
-def _activity_bug(description) -> str | None:
+def _activity_bug(description, source: str = "") -> str | None:
     for pending in description.pending_activities:
         kind = pending.last_failure.application_failure_info.type
         if kind in CODE_ERRORS:
@@ -122,7 +124,9 @@ def _activity_bug(description) -> str | None:
             message = pending.last_failure.message
             if kind == "NotImplementedError":
                 return f"a TODO is still waiting for you: {name} raises NotImplementedError ({message})."
-            return f"{name} fails with a bug, not an outage, and retrying won't fix it: {kind}: {message}"
+            lines = call_lines(source, name)
+            where = f" (called at workflow.py, line {', '.join(map(str, lines))})" if lines else ""
+            return f"{name} fails with a bug, not an outage, and retrying won't fix it{where}: {kind}: {message}"
     return None
 
 
@@ -141,7 +145,7 @@ async def _diagnosis(handle: WorkflowHandle, source: str = "", in_process: bool 
         kind = "nondeterminism" if _nondeterministic(*failure) else "task"
         return kind, explain_workflow_error(*failure, source)
     description = (await handle.describe()).raw_description
-    reason = _activity_bug(description)
+    reason = _activity_bug(description, source)
     if reason:
         return "activity-bug", reason
     for pending in description.pending_activities:

@@ -129,6 +129,22 @@ def calls_of(source: str | ast.AST, activity: str) -> list[ast.Call]:
     ]  # fmt: skip
 
 
+def call_lines(source: str, activity: str) -> list[int]:
+    """The lines of workflow.py where ``activity`` is called: by its name, or else
+    through a variable (like `undo` in a loop over the compensations)."""
+    tree = parse(source)
+    if tree is None:
+        return []
+    direct = [call.lineno for call in calls_of(tree, activity)]
+    if direct:
+        return sorted(direct)
+    imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    return sorted(
+        node.lineno for node in ast.walk(tree)
+        if _activity_call(node) and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id not in imported
+    )  # fmt: skip
+
+
 def handlers_around(source: str, activity: str) -> list[ast.ExceptHandler] | None:
     """The except clauses that guard the call of ``activity``: None when no call names
     it, [] when a call is outside every ``try``."""

@@ -212,7 +212,7 @@ class Lab:
                 done, _ = await asyncio.wait({waiting}, timeout=LOOK_EVERY)
                 if done:
                     return waiting.result()
-                reason = await task_failure(handle, self.source) or await activity_bug(handle)
+                reason = await task_failure(handle, self.source) or await activity_bug(handle, self.source)
                 if reason:
                     raise CodeError(reason)
             raise CheckFailed(

@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError
 from workbook import world
 from workbook.checks import CheckFailed, CodeError, Outcome, arrow, expect, expect_no_orphans
 from workbook.source import (
-    activities_named_by_string, calls_of, handlers_around, learner_frame, statements_after_raise,
+    activities_named_by_string, call_lines, calls_of, handlers_around, learner_frame, statements_after_raise,
     unawaited_activity_calls,
 )  # fmt: skip
 from workbook.timeline import ActivityRun
@@ -185,7 +185,7 @@ def expect_status_failed(outcome: Outcome) -> None:
 def _activity_bug(run: ActivityRun, lab) -> str:
     where = learner_frame(run.stack, lab.modules.folder)
     if not where:  # raised by the SDK while calling it: point at the calls in workflow.py
-        lines = [c.lineno for c in calls_of(lab.source, run.name)] or _indirect_calls(lab)
+        lines = call_lines(lab.source, run.name)
         where = f"workflow.py, line {', '.join(map(str, lines))}" if lines else ""
     if run.error_type == "NotImplementedError":
         return f"a TODO is still waiting for you: {run.name} raises NotImplementedError ({run.error})."
@@ -195,17 +195,6 @@ def _activity_bug(run: ActivityRun, lab) -> str:
         f"{run.name} failed with a bug, not an outage ({where}): {run.error_type}: {run.error}. "
         "Check how it is called: the activity, then its one argument (trip), then the options."
     )
-
-
-def _indirect_calls(lab) -> list[int]:
-    """Activity calls whose first argument is a variable (like `undo`), not an activity."""
-    tree = ast.parse(lab.source)
-    names = set(lab.activity_names)
-    return sorted(
-        node.lineno for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("execute_activity", "start_activity")
-        and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id not in names
-    )  # fmt: skip
 
 
 def _catches_activity_error(handler: ast.ExceptHandler, module) -> bool:
