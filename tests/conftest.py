@@ -10,7 +10,9 @@ instructor proves) or "practice" (what a student is working on).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -70,6 +72,15 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setenv(travel_world.DB_ENV_VAR, str(tmp_path / "world.db"))
     travel_world.reset()
     return travel_world
+
+
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """A clone of the committed repository: `python -m workbook` run inside it uses its
+    own workbook package, exercises and git history, so a test may edit them freely."""
+    target = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(travel_world.REPO_ROOT), str(target)], check=True)
+    return target
 
 
 @pytest.fixture

@@ -7,25 +7,15 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from workbook.checks import load_suite
-from workbook.world import REPO_ROOT
 
 EXERCISE = "exercises/03-compensations"
 
 
-@pytest.fixture
-def clone(tmp_path):
-    """A throwaway clone whose practice/ of exercise 03 holds the solution."""
-    target = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(target)], check=True)
-    shutil.copy(target / EXERCISE / "solution" / "workflow.py", target / EXERCISE / "practice" / "workflow.py")
-    return target
-
-
 def check_with(clone, clean_env, old: str, new: str) -> subprocess.CompletedProcess:
+    """`workbook check 03` on a practice/ that holds the solution, edited."""
     workflow = clone / EXERCISE / "practice" / "workflow.py"
+    shutil.copy(clone / EXERCISE / "solution" / "workflow.py", workflow)
     assert old in workflow.read_text()
     workflow.write_text(workflow.read_text().replace(old, new))
     env = dict(clean_env, WORKBOOK_PROGRESS=str(clone / "progress.json"))

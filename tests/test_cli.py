@@ -30,15 +30,6 @@ def workbook(*args: str, cwd: Path = REPO_ROOT, env: dict, stdin=subprocess.DEVN
                           stdin=stdin, capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
-@pytest.fixture
-def clone(tmp_path) -> Path:
-    """A clone of the committed repository: `python -m workbook` run inside it uses its
-    own workbook package, exercises and git history."""
-    target = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(target)], check=True)
-    return target
-
-
 def test_console_script_is_installed():
     assert (Path(sys.executable).parent / "workbook").exists()
 

@@ -42,15 +42,6 @@ def env(clean_env, dev_server, tmp_path):
                 WORKBOOK_PATIENCE="1")  # say what is wrong after 1 s, not 5  # fmt: skip
 
 
-@pytest.fixture
-def clone(tmp_path) -> Path:
-    """A clone of the committed repository: `python -m workbook` run inside it uses its
-    own workbook package, exercises and git history."""
-    target = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(target)], check=True)
-    return target
-
-
 def workbook(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "workbook", *args], cwd=cwd, env=env,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)  # fmt: skip
@@ -90,6 +81,18 @@ def start_worker(folder: Path, env: dict, log: Path) -> subprocess.Popen:
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=30)
+
+
+def book_with_worker(folder: Path, env: dict, tmp_path: Path) -> tuple[subprocess.CompletedProcess, str]:
+    """Start worker.py, run starter.py to the end, stop the worker: what the starter did,
+    and everything the worker printed."""
+    log = tmp_path / "worker.log"
+    worker = start_worker(folder, env, log)
+    try:
+        done = starter(folder, env)
+    finally:
+        stop(worker)
+    return done, log.read_text()
 
 
 def starter(folder: Path, env: dict) -> subprocess.CompletedProcess:
@@ -276,14 +279,8 @@ def test_01_rollback_that_swallows_the_error_is_not_a_booking(tmp_path, env, wor
 def test_business_failure_is_one_line_in_the_worker(number, switch, line, tmp_path, env, world):
     folder = copy_of(number, "solution", tmp_path)
     edit(folder / "shared.py", *switch)
-    log = tmp_path / "worker.log"
-    worker = start_worker(folder, env, log)
-    try:
-        done = starter(folder, env)
-    finally:
-        stop(worker)
+    done, said = book_with_worker(folder, env, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    said = log.read_text()
     assert line in said.splitlines(), said
     assert "Traceback" not in said and "Completing activity as failed" not in said
 
@@ -293,31 +290,19 @@ def test_retried_business_error_is_one_line_per_attempt(tmp_path, env, world):
     folder = copy_of("02", "solution", tmp_path)
     shutil.copy(exercise_dir("02") / "practice" / "activities.py", folder / "activities.py")
     edit(folder / "shared.py", 'CAR_TYPE = "economy"', 'CAR_TYPE = "suv"')
-    log = tmp_path / "worker.log"
-    worker = start_worker(folder, env, log)
-    try:
-        done = starter(folder, env)
-    finally:
-        stop(worker)
+    done, said = book_with_worker(folder, env, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    said = log.read_text().splitlines()
-    assert "book_car failed: no suv car is left in New York — attempt 1, Temporal will retry it" in said
-    assert "book_car failed: no suv car is left in New York — attempt 3, the last one" in said
-    assert "Traceback" not in "\n".join(said)
+    assert "book_car failed: no suv car is left in New York — attempt 1, Temporal will retry it" in said.splitlines()
+    assert "book_car failed: no suv car is left in New York — attempt 3, the last one" in said.splitlines()
+    assert "Traceback" not in said
 
 
 def test_a_real_bug_keeps_its_traceback_in_the_worker(tmp_path, env, world):
     folder = copy_of("02", "solution", tmp_path)
     edit(folder / "activities.py", "def book_hotel(trip: TripRequest) -> str:\n",
          "def book_hotel(trip: TripRequest) -> str:\n    trip.no_such_field\n")  # fmt: skip
-    log = tmp_path / "worker.log"
-    worker = start_worker(folder, env, log)
-    try:
-        done = starter(folder, env)
-    finally:
-        stop(worker)
+    done, said = book_with_worker(folder, env, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    said = log.read_text()
     assert "Traceback" in said and "AttributeError" in said and "no_such_field" in said
 
 

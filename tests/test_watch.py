@@ -98,13 +98,6 @@ class Watcher:
 
 
 @pytest.fixture
-def clone(tmp_path) -> Path:
-    target = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(target)], check=True)
-    return target
-
-
-@pytest.fixture
 def progress(tmp_path) -> Path:
     return tmp_path / "progress.json"
 
