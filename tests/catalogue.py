@@ -1,4 +1,5 @@
-"""The mistakes catalogue: realistic wrong answers and correct alternatives, per exercise.
+"""The mistakes catalogue: realistic wrong answers and correct alternatives, per exercise
+(01-03 here; each later exercise in tests/catalogue_NN.py, with the same wrong/right).
 
 Each entry edits a copy of the exercise's solution the way a student would write it:
 a list of (text, replacement) pairs applied to one file. A wrong answer names the words
@@ -137,4 +138,15 @@ EX03 = [
     right("03", "undos with the default retry policy", "workflow.py", [("workflow.execute_activity(undo, trip, **UNDO)", "workflow.execute_activity(undo, trip, start_to_close_timeout=timedelta(seconds=30))")]),
 ]
 
-ANSWERS = EX01 + EX02 + EX03
+def _later_exercises() -> list[Answer]:
+    """Exercises 04 on keep their answers beside this file, in catalogue_NN.py (ANSWERS)."""
+    import importlib
+    from pathlib import Path
+
+    found = []
+    for path in sorted(Path(__file__).parent.glob("catalogue_[0-9][0-9].py")):
+        found += importlib.import_module(path.stem).ANSWERS
+    return found
+
+
+ANSWERS = EX01 + EX02 + EX03 + _later_exercises()
