@@ -165,10 +165,16 @@ def handlers_around(source: str, activity: str) -> list[ast.ExceptHandler] | Non
     return handlers
 
 
-def statements_after_raise(handler: ast.ExceptHandler) -> bool:
-    """Does this except block raise before its other statements (which never run)?"""
-    body = handler.body
-    return any(isinstance(stmt, ast.Raise) for stmt in body[:-1])
+def raise_before_undoing(handler: ast.ExceptHandler) -> int | None:
+    """The line of a `raise` in this except block that comes before its first activity
+    call (the undos), even inside an `if`: for those failures nothing is undone."""
+    for stmt in handler.body:
+        if any(_activity_call(node) for node in ast.walk(stmt)):
+            return None
+        raises = [node.lineno for node in ast.walk(stmt) if isinstance(node, ast.Raise)]
+        if raises:
+            return raises[0]
+    return None
 
 
 FRAME = re.compile(r'File "([^"]+)", line (\d+)')

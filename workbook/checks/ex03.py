@@ -4,6 +4,8 @@ Every failure scenario also makes one undo meet a short outage (it fails three t
 then works), because undos run when things are already going wrong.
 """
 
+import asyncio
+
 from workbook import world
 from workbook.checks import Suite, expect_trip_booked
 from workbook.checks.saga import expect_typed_undos, expect_undone, undo_meets_outage
@@ -34,11 +36,15 @@ async def hotel_fails(lab):
     expect_undone(await lab.book(lab.trip(room_type="penthouse")), lab)
 
 
-@suite.check("A car booked whose reply was lost is cancelled too (undo registered before the step)")
+@suite.check("A step that books but loses its reply is undone too, whichever step it is (undo registered before the step)")
 async def lost_reply(lab):
-    world.inject("book_car", "lose_reply")  # every attempt books, then the answer is lost
+    # One trip per step: every attempt of that step does its work, then the answer is lost.
+    trips = {operation: lab.trip() for operation in ("book_flight", "book_hotel", "book_car", "charge_card")}
+    for operation, trip in trips.items():
+        world.inject(operation, "lose_reply", scope=trip.trip_id)
     undo_meets_outage("cancel_hotel")
-    expect_undone(await lab.book(lab.trip()), lab, lost_reply=True)
+    for outcome in await asyncio.gather(*(lab.book(trip) for trip in trips.values())):
+        expect_undone(outcome, lab, lost_reply=True)
 
 
 @suite.check("A confirmation that keeps failing, the very last step, undoes all four steps")

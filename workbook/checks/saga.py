@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError
 from workbook import world
 from workbook.checks import CheckFailed, CodeError, Outcome, arrow, expect, expect_no_orphans
 from workbook.source import (
-    activities_named_by_string, call_lines, calls_of, handlers_around, learner_frame, statements_after_raise,
+    activities_named_by_string, call_lines, calls_of, handlers_around, learner_frame, raise_before_undoing,
     unawaited_activity_calls,
 )  # fmt: skip
 from workbook.timeline import ActivityRun
@@ -104,8 +104,10 @@ def expect_undone(outcome: Outcome, lab, *, lost_reply: bool = False) -> None:
     # did its work anyway); registered after, it does not. Both are right, unless the
     # step's reply was lost: then only "before" cancels what it did.
     expected = with_own if (own in ran or lost_reply or not own) else after
-    if not ran and expected:  # 4. nothing undone
-        raise CheckFailed(_why_nothing_ran(step.name, outcome, lab))
+    if not ran and expected:  # 4. nothing undone: a cause in the code comes first
+        cause = _why_nothing_ran(step.name, outcome, lab)
+        if cause or not (lost_reply and expected == [own]):  # else: registered too late, below
+            raise CheckFailed(cause or _nothing_ran(step.name, outcome))
 
     # 5. which undos ran, and in which order
     have, want = Counter(ran), Counter(expected)
@@ -132,6 +134,12 @@ def expect_undone(outcome: Outcome, lab, *, lost_reply: bool = False) -> None:
             f"{outcome.describe_orphans() or 'work'} behind: every step that went through needs its undo."
         )
     if over:
+        twice = [name for name in over if want[name]]
+        if twice:
+            raise CheckFailed(
+                f"{saw}: {twice[0]} ran {_times(have[twice[0]])}. Run each registered undo once, "
+                "in one place (the except block), not again in a finally or a second loop."
+            )
         raise CheckFailed(
             f"{saw}: {arrow(over)} undid steps that never started. Register each undo just "
             "before its step, not all at once, and undo only what was started."
@@ -212,8 +220,17 @@ def _catches_activity_error(handler: ast.ExceptHandler, module) -> bool:
     return False
 
 
+def _lead(step: str, outcome: Outcome) -> str:
+    return f"no compensation ran after {step} failed, so the saga left {outcome.describe_orphans() or 'its work'} behind"
+
+
+def _nothing_ran(step: str, outcome: Outcome) -> str:
+    return f"{_lead(step, outcome)}. Register each undo in `compensations`, and run them in the except block before `raise`."
+
+
 def _why_nothing_ran(step: str, outcome: Outcome, lab) -> str:
-    lead = f"no compensation ran after {step} failed, so the saga left {outcome.describe_orphans() or 'its work'} behind"
+    """What in the code kept every undo from running, if the code shows it; else ''."""
+    lead = _lead(step, outcome)
     handlers = handlers_around(lab.source, step)
     if handlers == []:
         line = calls_of(lab.source, step)[0].lineno
@@ -229,9 +246,14 @@ def _why_nothing_ran(step: str, outcome: Outcome, lab) -> str:
                 f"{lead}: your `except {caught}` does not catch activity failures: they arrive as "
                 "`ActivityError` (the ApplicationError is its cause). Catch `Exception`."
             )
-        if any(statements_after_raise(h) for h in catching):
-            return f"{lead}: your except block raises before it compensates. Run the undos first, then `raise`."
-    return f"{lead}. Register each undo in `compensations`, and run them in the except block before `raise`."
+        early = [line for line in map(raise_before_undoing, catching) if line]
+        if early:
+            return (
+                f"{lead}: your except block raises (workflow.py, line {early[0]}) before it "
+                "compensates, for this failure at least. Every failure must undo what was done: "
+                "run the undos first, then `raise`."
+            )
+    return ""
 
 
 def expect_typed_undos(lab) -> None:
