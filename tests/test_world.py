@@ -244,6 +244,19 @@ def test_journal_records_committed_calls_in_order(world):
     ]
 
 
+def test_auxiliary_calls_are_journaled_and_can_be_made_to_fail(world):
+    """send_email and award_points change nothing the audit reads; an outage makes them
+    fail (and commits nothing), and each call that went through is in the journal."""
+    world.inject("award_points", "fail", times=1)
+    with pytest.raises(world.ServiceUnavailable):
+        world.award_points("t1", "Ada Lovelace", 1390, key="t1:points")
+    world.award_points("t1", "Ada Lovelace", 1390, key="t1:points")
+    world.inject("send_email", "fail")
+    with pytest.raises(world.ServiceUnavailable):
+        world.send_email("t1", "Ada Lovelace")
+    assert world.journal() == [("award_points", "t1:points", True)]
+
+
 # --- concurrency --------------------------------------------------------------------------
 
 BOOKER = """

@@ -6,7 +6,7 @@ use them inside Temporal's sandbox.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -26,19 +26,23 @@ class TripRequest:
 
 @dataclass
 class Itinerary:
-    """What a confirmed trip holds: one reservation id per step and the payment."""
+    """What a confirmed trip holds: one reservation id per step and the payment, and
+    the notices of auxiliary steps that failed after it was confirmed (exercise 05)."""
 
     trip_id: str
     flight_reservation: str
     hotel_reservation: str
     car_reservation: str
     payment_id: str
+    notices: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"flight {self.flight_reservation}, hotel {self.hotel_reservation}, "
             f"car {self.car_reservation}, payment {self.payment_id}"
         )
+        # Only when there are any, so the trips of exercises 01-04 print as they always did.
+        return text + "".join(f"\n  notice: {notice}" for notice in self.notices)
 
 
 def example_trip(trip_id: str = "trip-001", **changes: object) -> TripRequest:
@@ -102,6 +106,17 @@ def validate_setting(name: str, value: object, kind: type) -> None:
         )
     if not isinstance(value, kind):
         raise TripError(f"in shared.py, {name} should be a {kind.__name__}, but it is {short(value)}.")
+
+
+def validate_count(name: str, value: object, most: int) -> None:
+    """A switch in shared.py that counts something: a whole number from 0 to ``most``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TripError(
+            f"in shared.py, {name} should be a whole number (like 2, no quotes), "
+            f"but it is {short(value)} ({_kind_name(value)})."
+        )
+    if not 0 <= value <= most:
+        raise TripError(f"in shared.py, {name} is {value}: use a number from 0 to {most}.")
 
 
 def _known(kind: str) -> list[str]:

@@ -213,7 +213,7 @@ FAULT_KINDS = ("fail", "lose_reply")
 FAULT_SCOPE: contextvars.ContextVar[str] = contextvars.ContextVar("fault_scope", default="")
 OPERATIONS = (
     "book_flight", "book_hotel", "book_car", "charge_card", "confirm_trip",
-    "cancel_flight", "cancel_hotel", "cancel_car", "refund", "send_email",
+    "cancel_flight", "cancel_hotel", "cancel_car", "refund", "send_email", "award_points",
 )  # fmt: skip
 
 
@@ -587,6 +587,13 @@ def confirm_trip(trip_id: str, customer: str) -> None:
 def send_email(trip_id: str, to: str) -> None:
     """Tell the customer. An auxiliary step: the trip is valid whether or not it lands."""
     with _operation("send_email", f"{trip_id}:{to}"):
+        pass
+
+
+def award_points(trip_id: str, customer: str, points: int, *, key: str) -> None:
+    """Credit the customer's loyalty account. Another auxiliary step: nice to have, and
+    the trip stands without it. (The journal records the award; no table keeps it.)"""
+    with _operation("award_points", key):
         pass
 
 

@@ -72,6 +72,9 @@ class Outcome:
     result: object = None
     error: str = ""  # the root cause when it failed
     report: AuditReport = field(default_factory=AuditReport)
+    # The activity that was still retrying without end when the check gave up on the
+    # workflow and terminated it (see Lab.book's endless_after); "" otherwise.
+    endless: str = ""
 
     def describe_orphans(self) -> str:
         parts = [f"{o.kind} {o.id}" for o in self.report.reservations]
@@ -175,8 +178,14 @@ class Lab:
         )
         return Worker(**config)
 
-    async def book(self, trip: TripRequest) -> Outcome:
-        """Run the exercise's workflow for ``trip`` on the learner's worker."""
+    async def book(self, trip: TripRequest, *, endless_after: int | None = None) -> Outcome:
+        """Run the exercise's workflow for ``trip`` on the learner's worker.
+
+        ``endless_after``: for a check whose service stays down on purpose. An activity
+        whose retry policy has no maximum_attempts, and that has failed more than this many
+        attempts, would keep the workflow open forever: terminate it then, instead of
+        waiting RESULT_TIMEOUT, and return what it left behind (status Terminated, with
+        ``Outcome.endless`` naming the activity), so the check can say why."""
         task_queue = self.task_queue or f"check-{uuid.uuid4()}"
         async with self.worker(task_queue) if self.task_queue is None else contextlib.nullcontext():
             started = await self.client.start_workflow(
@@ -189,9 +198,11 @@ class Lab:
             # Untyped: a workflow that returns the wrong thing (say a dict saying
             # "failed") is shown as what it returned, not as a TypeError of ours.
             handle = self.client.get_workflow_handle(started.id, run_id=started.result_run_id)
-            result, error, code_error = None, "", None
+            result, error, code_error, endless = None, "", None, ""
             try:
-                result = await self._result(handle)
+                result = await self._result(handle, endless_after)
+                if isinstance(result, _Endless):
+                    result, endless = None, result.activity
             except WorkflowFailureError as failure:
                 error = root_cause(failure)
                 code_error = _code_error(failure)
@@ -200,12 +211,12 @@ class Lab:
             kind, message, stack = code_error
             where = learner_frame(stack, self.modules.folder)
             raise CodeError(explain_workflow_error(kind, message, self.source, where))
-        return Outcome(trip, timeline.status, timeline, result, error, audit(trip.trip_id))
+        return Outcome(trip, timeline.status, timeline, result, error, audit(trip.trip_id), endless)
 
-
-    async def _result(self, handle):
+    async def _result(self, handle, endless_after: int | None = None):
         """The workflow's result. A workflow whose *task* keeps failing (it cannot even
-        be started by the worker) never fails by itself: look for that every second."""
+        be started by the worker) never fails by itself: look for that every second.
+        With ``endless_after`` (see book), an _Endless when an activity retries forever."""
         waiting = asyncio.ensure_future(handle.result())
         try:
             for _ in range(int(RESULT_TIMEOUT / LOOK_EVERY)):
@@ -215,12 +226,30 @@ class Lab:
                 reason = await task_failure(handle, self.source) or await activity_bug(handle, self.source)
                 if reason:
                     raise CodeError(reason)
+                endless = endless_after is not None and await _retrying_forever(handle, endless_after)
+                if endless:
+                    await handle.terminate(reason=f"the check gave up: {endless} retries forever")
+                    return _Endless(endless)
             raise CheckFailed(
                 f"the workflow did not finish within {RESULT_TIMEOUT:.0f} seconds: is it "
                 "waiting for something that never happens?"
             )
         finally:
             waiting.cancel()
+
+
+@dataclass
+class _Endless:
+    activity: str
+
+
+async def _retrying_forever(handle, attempts: int) -> str:
+    """The name of a pending activity that has failed more than ``attempts`` times and
+    whose retry policy has no maximum_attempts (so nothing but success ends it), or ""."""
+    for pending in (await handle.describe()).raw_description.pending_activities:
+        if pending.maximum_attempts == 0 and pending.attempt > attempts and pending.HasField("last_failure"):
+            return pending.activity_type.name
+    return ""
 
 
 def activity_names(objects) -> list[str]:
