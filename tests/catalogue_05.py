@@ -5,21 +5,18 @@ from catalogue import right, wrong
 
 EMAIL = """        try:
             await workflow.execute_activity(send_confirmation_email, trip, **AUX)
-        except Exception as err:
-            itinerary.notices.append(f"confirmation email not sent: {err.__cause__ or err}")
+        except Exception:
+            itinerary.notices.append("confirmation email not sent: send it by hand")
 """
 POINTS = """        try:
             await workflow.execute_activity(award_loyalty_points, trip, **AUX)
-        except Exception as err:
-            itinerary.notices.append(f"loyalty points not awarded: {err.__cause__ or err}")
+        except Exception:
+            itinerary.notices.append("loyalty points not awarded: credit them by hand")
 """
 PIVOT = "            await workflow.execute_activity(confirm_trip, trip, **STEP)\n"
 BOUNDED = "    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),\n)\n\n\n@workflow"
 IMPORTS = "from temporalio.common import RetryPolicy"
-LOOP = """            for undo in reversed(compensations):
-                await workflow.execute_activity(undo, trip, **UNDO)
-"""
-NOTICE_EMAIL = '            itinerary.notices.append(f"confirmation email not sent: {err.__cause__ or err}")\n'
+NOTICE_EMAIL = '            itinerary.notices.append("confirmation email not sent: send it by hand")\n'
 HELPER = '''
     async def _auxiliary(self, what: str, activity, trip: TripRequest, notices: list[str]) -> None:
         """Run one auxiliary step; if it gives up, note it and carry on."""
@@ -48,7 +45,7 @@ ANSWERS = [
         (EMAIL, ""),
     ], "send_confirmation_email ran before confirm_trip had completed"),
     wrong("05", "the pivot misplaced: confirm_trip after the email", "workflow.py", [(PIVOT, ""), (EMAIL, EMAIL + "        await workflow.execute_activity(confirm_trip, trip, **STEP)\n")], "ran before confirm_trip had completed"),
-    wrong("05", "the email's failure swallowed (no notice)", "workflow.py", [("        except Exception as err:\n" + NOTICE_EMAIL, "        except Exception:\n            pass\n")], "has no notice"),
+    wrong("05", "the email's failure swallowed (no notice)", "workflow.py", [("        except Exception:\n" + NOTICE_EMAIL, "        except Exception:\n            pass\n")], "has no notice"),
     wrong("05", "one try around both auxiliary steps", "workflow.py", [
         (EMAIL + "        # TODO", "        try:\n            await workflow.execute_activity(send_confirmation_email, trip, **AUX)\n"
                                  "            await workflow.execute_activity(award_loyalty_points, trip, **AUX)\n"
@@ -63,7 +60,7 @@ ANSWERS = [
     ], "has no notice"),
     wrong("05", "a single attempt for auxiliary steps", "workflow.py", [(BOUNDED, BOUNDED.replace("maximum_attempts=3", "maximum_attempts=1"))], "gave up after 1 attempt"),
     wrong("05", "except ApplicationError around the email", "workflow.py", [
-        ("        except Exception as err:\n" + NOTICE_EMAIL, "        except ApplicationError as err:\n" + NOTICE_EMAIL),
+        ("        except Exception:\n" + NOTICE_EMAIL, "        except ApplicationError:\n" + NOTICE_EMAIL),
         (IMPORTS, IMPORTS + "\nfrom temporalio.exceptions import ApplicationError"),
     ], "does not catch its failure: activity failures arrive as `ActivityError`"),
     wrong("05", "the email started, not awaited", "workflow.py", [("            await workflow.execute_activity(send_confirmation_email, trip, **AUX)", "            workflow.start_activity(send_confirmation_email, trip, **AUX)")], "`await` each auxiliary step"),

@@ -154,6 +154,9 @@ BAD_CARD = Edit("shared.py", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = 
 # Mistakes whose check messages the READMEs quote: undoing oldest first.
 ROLLBACK_IN_ORDER = Edit("starter.py", "for step in reversed(done):", "for step in done:")
 UNDO_IN_ORDER = Edit("workflow.py", "for undo in reversed(compensations):", "for undo in compensations:")
+EMAIL_DOWN = Edit("shared.py", "EMAIL_SERVICE_DOWN = False", "EMAIL_SERVICE_DOWN = True")
+# Exercise 05's classic mistake: auxiliary steps retried forever.
+AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
 
 RECIPES = (
     Recipe("01", "01", (
@@ -222,6 +225,25 @@ RECIPES = (
         )),
         BAD_CARD,  # the starter reads shared.py; the worker needs no restart
         Run("python starter.py", "03-compensated", exit=1),
+    )),
+    Recipe("05-check", "05", (
+        Solve(),
+        AUX_UNBOUNDED,
+        Run("python -m workbook check 05", exit=1, says=(
+            "send_confirmation_email retries forever while the email service is down",
+        )),
+        AUX_UNBOUNDED.back,
+        Run("python -m workbook check 05", "05-check", keep=last_paragraph, exit=0),
+    )),
+    Recipe("05", "05", (
+        Solve(),
+        Worker(),
+        Run("python starter.py", exit=0, says=(
+            "Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001",
+            "Audit: zero orphans.",
+        )),
+        EMAIL_DOWN,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "05-email-down", exit=0),
     )),
 )  # fmt: skip
 
