@@ -22,6 +22,7 @@ SWITCHES = {
     "01": ("CRASH_AFTER_HOTEL = False", "CRASH_AFTER_HOTEL = True"),
     "02": ('CAR_TYPE = "economy"', 'CAR_TYPE = "suv"'),
     "03": ('CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"'),
+    "05": ("EMAIL_SERVICE_DOWN = False", "EMAIL_SERVICE_DOWN = True"),
 }
 
 
@@ -116,6 +117,51 @@ def test_shipped_practice_worker_starts(number, student_env):
     """Unsolved is not broken: the practice worker connects and polls, as shipped."""
     practice = exercise_dir(number) / "practice"
     worker = subprocess.Popen([sys.executable, "worker.py"], cwd=practice, env=student_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        first_line = worker.stdout.readline()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert "Worker polling task queue" in first_line
+
+
+AUXILIARY = ["send_confirmation_email", "award_loyalty_points"]
+
+
+async def test_05_an_email_that_fails_after_the_pivot_leaves_the_trip_confirmed(tmp_path, student_env, dev_server, world):
+    code, output = run_as_student(copy_of_solution("05", tmp_path / "a", flipped=False), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-05")
+    assert code == 0, output
+    assert timeline.status == "Completed" and timeline.activities == STEPS + AUXILIARY
+    assert "notice:" not in output
+    assert ("send_email", "trip-05:Ada Lovelace", True) in world.journal()
+
+    code, output = run_as_student(copy_of_solution("05", tmp_path / "b", flipped=True), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-05")
+    assert code == 0, output
+    assert timeline.status == "Completed" and timeline.activities == STEPS + AUXILIARY  # nothing undone
+    email = timeline.runs[len(STEPS)]
+    assert (email.outcome, email.attempts) == ("failed", 3)
+    assert "notice: confirmation email not sent" in output
+    assert world.is_confirmed("trip-05") and audit().clean
+    assert {r.status for r in world.reservations("trip-05")} == {"held"}
+    assert [p.status for p in world.payments("trip-05")] == ["charged"]
+
+
+async def test_05_a_malformed_switch_gets_a_clear_message(tmp_path, student_env, world):
+    folder = copy_of_solution("05", tmp_path, flipped=False)
+    shared = folder / "shared.py"
+    shared.write_text(shared.read_text().replace("EMAIL_SERVICE_DOWN = False", 'EMAIL_SERVICE_DOWN = "yes"'))
+    code, output = run_as_student(folder, student_env)
+    assert code == 2
+    assert "in shared.py, EMAIL_SERVICE_DOWN should be True or False" in output
+    assert "Traceback" not in output
+    assert world.reservations() == []
+
+
+def test_05_shipped_practice_worker_starts(student_env):
+    worker = subprocess.Popen([sys.executable, "worker.py"], cwd=exercise_dir("05") / "practice", env=student_env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         first_line = worker.stdout.readline()
