@@ -344,3 +344,29 @@ def test_a_scoped_fault_meets_only_calls_in_its_scope(world):
     with pytest.raises(world.ServiceUnavailable):  # the most specific scope wins, once
         world.book_car("beta-2", "economy", 3, key="beta-2:car")
     assert world.book_car("beta-2", "economy", 3, key="beta-2:car").status == "held"
+
+
+def test_a_scoped_fault_meets_its_trip_whatever_keys_the_code_makes(world):
+    """A key without the trip id (a uuid, the step first) still meets its trip's faults:
+    a booking by the trip id it is made for, an undo by the trip of the booking it finds."""
+    world.inject("book_hotel", "lose_reply", scope="alpha-", times=1)
+    with pytest.raises(world.ReplyLost):
+        world.book_hotel("alpha-1", "harbor-view", "deluxe", 3, key="3f2a9c1b")
+    assert world.book_hotel("alpha-1", "harbor-view", "deluxe", 3, key="3f2a9c1b").status == "held"
+    world.inject("cancel_hotel", "fail", scope="alpha-", times=1)
+    assert world.cancel_hotel(key="no-such-booking") is False  # no trip to scope it to
+    with pytest.raises(world.ServiceUnavailable):
+        world.cancel_hotel(key="3f2a9c1b")
+    assert world.cancel_hotel(key="3f2a9c1b") is True
+    world.book_hotel("beta-1", "harbor-view", "deluxe", 3, key="hotel@beta-1")  # not in scope
+
+
+def test_keys_lists_what_each_booking_was_made_under(world):
+    world.book_flight("t1", "TW101", key="t1:flight")
+    world.charge_card("t1", CARD, 28000, key="t1:payment")
+    world.book_flight("t2", "TW101", key="t2:flight")
+    world.cancel_flight(key="t1:flight")
+    assert [(kind, key, status) for kind, _, key, status in world.keys("t1")] == [
+        ("flight", "t1:flight", "cancelled"), ("charge", "t1:payment", "charged"),
+    ]  # fmt: skip
+    assert len(world.keys()) == 3

@@ -2,6 +2,11 @@
 
 An orphan is a held reservation, or a charge not refunded, that belongs to a trip that is
 not confirmed. Zero orphans is the success criterion of the whole workbook.
+
+A double booking is the other way to leave work behind: a confirmed trip that holds more
+than one reservation of one kind (two hotel rooms), or more than one charge not refunded.
+Its newest one is what the trip's itinerary names; the older ones are the extras counted
+here (a step retried under a new idempotency key booked again). A clean world has neither.
 """
 
 from __future__ import annotations
@@ -25,10 +30,24 @@ class Orphan:
 class AuditReport:
     orphans: list[Orphan] = field(default_factory=list)
     confirmed_trips: int = 0
+    double_bookings: list[Orphan] = field(default_factory=list)  # the extras, see above
 
     @property
     def clean(self) -> bool:
-        return not self.orphans
+        return not self.orphans and not self.double_bookings
+
+    @property
+    def title(self) -> str:
+        parts = [f"{len(self.orphans)} orphan(s)"] if self.orphans else []
+        parts += [f"{len(self.double_bookings)} double booking(s)"] if self.double_bookings else []
+        return "Audit: " + ", ".join(parts)
+
+    def _rows(self):
+        """(trip, what, id, item, amount) of every orphan, then of every extra booking."""
+        for o in self.orphans:
+            yield o.trip_id, o.kind, o.id, o.item, dollars(o.amount_cents)
+        for o in self.double_bookings:
+            yield o.trip_id, f"extra {o.kind}", o.id, o.item, dollars(o.amount_cents)
 
     @property
     def reservations(self) -> list[Orphan]:
@@ -50,6 +69,8 @@ class AuditReport:
             "charged_cents": self.charged_cents,
             "confirmed_trips": self.confirmed_trips,
             "details": [asdict(o) for o in self.orphans],
+            "double_bookings": len(self.double_bookings),
+            "double_booking_details": [asdict(o) for o in self.double_bookings],
         }
 
     def __rich__(self):
@@ -60,21 +81,24 @@ class AuditReport:
                 "[bold green]Audit: zero orphans.[/] Nothing is held or charged for a trip "
                 f"that is not confirmed ({self.confirmed_trips} confirmed)."
             )
-        table = Table(title=f"Audit: {len(self.orphans)} orphan(s)", title_style="bold red")
+        table = Table(title=self.title, title_style="bold red")
         for column in ("trip", "what", "id", "item", "amount"):
             table.add_column(column, justify="right" if column == "amount" else "left")
-        for o in self.orphans:
-            table.add_row(o.trip_id, o.kind, o.id, o.item, dollars(o.amount_cents))
-        if self.charges:
-            table.caption = f"Charged and not refunded: {dollars(self.charged_cents)}"
+        for row in self._rows():
+            table.add_row(*row)
+        captions = [f"Charged and not refunded: {dollars(self.charged_cents)}"] if self.charges else []
+        if self.double_bookings:
+            extra = dollars(sum(o.amount_cents for o in self.double_bookings))
+            captions.append(f"Booked again for confirmed trips: {extra}")
+        table.caption = "\n".join(captions) or None
         return table
 
 
     def __str__(self) -> str:
         if self.clean:
             return "Audit: zero orphans."
-        lines = [f"Audit: {len(self.orphans)} orphan(s)"]
-        lines += [f"  {o.trip_id}  {o.kind:<6}  {o.id}  {o.item}  {dollars(o.amount_cents)}" for o in self.orphans]
+        lines = [self.title]
+        lines += [f"  {trip}  {what:<6}  {id}  {item}  {amount}" for trip, what, id, item, amount in self._rows()]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -83,12 +107,12 @@ class AuditReport:
         if self.clean:
             return "<b style='color:#1a7f37'>Audit: zero orphans.</b>"
         rows = "".join(
-            f"<tr><td>{o.trip_id}</td><td>{o.kind}</td><td>{o.id}</td><td>{html.escape(o.item)}</td>"
-            f"<td style='text-align:right'>{dollars(o.amount_cents)}</td></tr>"
-            for o in self.orphans
+            f"<tr><td>{trip}</td><td>{what}</td><td>{id}</td><td>{html.escape(item)}</td>"
+            f"<td style='text-align:right'>{amount}</td></tr>"
+            for trip, what, id, item, amount in self._rows()
         )
         return (
-            f"<b style='color:#cf222e'>Audit: {len(self.orphans)} orphan(s)</b>"
+            f"<b style='color:#cf222e'>{self.title}</b>"
             "<table><tr><th>trip</th><th>what</th><th>id</th><th>item</th><th>amount</th></tr>"
             f"{rows}</table>"
         )
@@ -113,4 +137,17 @@ def audit(trip_id: str | None = None) -> AuditReport:
         for p in world.payments(trip_id)
         if p.status == "charged" and p.trip_id not in confirmed
     ]
-    return AuditReport(orphans=orphans, confirmed_trips=len(confirmed))
+    return AuditReport(orphans=orphans, confirmed_trips=len(confirmed), double_bookings=_double_bookings(trip_id, confirmed))
+
+
+def _double_bookings(trip_id: str | None, confirmed: set[str]) -> list[Orphan]:
+    """Of each confirmed trip, the held reservations of one kind and the charges beyond
+    the newest one (which the itinerary names), oldest first."""
+    kept: dict[tuple[str, str], list[Orphan]] = {}
+    for r in world.reservations(trip_id):
+        if r.status == "held" and r.trip_id in confirmed:
+            kept.setdefault((r.trip_id, r.kind), []).append(Orphan(r.trip_id, r.kind, r.id, r.item, r.amount_cents))
+    for p in world.payments(trip_id):
+        if p.status == "charged" and p.trip_id in confirmed:
+            kept.setdefault((p.trip_id, "charge"), []).append(Orphan(p.trip_id, "charge", p.id, "card payment", p.amount_cents))
+    return [extra for group in kept.values() for extra in group[:-1]]

@@ -14,11 +14,13 @@ import tomllib
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from workbook.loader import UnknownExercise, exercise_dir, exercises
 from workbook.world import REPO_ROOT
 
-console = Console(highlight=False)
+# emoji=False: a message that quotes a key such as 'trip-04:hotel:' stays text, not an emoji.
+console = Console(highlight=False, emoji=False)
 # Where `check` and `hint` remember how far you got (ignored by git).
 PROGRESS_FILE = Path(os.environ.get("WORKBOOK_PROGRESS", REPO_ROOT / ".workbook" / "progress.json"))
 COMMANDS = ("audit", "server", "run", "check", "watch", "hint", "list", "reset", "verify")
@@ -141,7 +143,7 @@ def report_checks(exercise: Path, target: str, results, watching: bool = False) 
         mark = "[green]✓[/]" if result.passed else "[red]✗[/]"
         console.print(f"  {mark} {result.title}")
         if not result.passed:
-            console.print(f"      [yellow]{result.detail}[/]")
+            console.print(f"      [yellow]{escape(result.detail)}[/]")  # its brackets are text, not markup
     passed = sum(r.passed for r in results)
     console.print()
     if passed == len(results):

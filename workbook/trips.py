@@ -108,7 +108,7 @@ def validate_setting(name: str, value: object, kind: type) -> None:
         raise TripError(f"in shared.py, {name} should be a {kind.__name__}, but it is {short(value)}.")
 
 
-def validate_count(name: str, value: object, most: int) -> None:
+def validate_count(name: str, value: object, *, most: int) -> None:
     """A switch in shared.py that counts something: a whole number from 0 to ``most``."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TripError(

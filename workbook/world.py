@@ -256,13 +256,21 @@ def clear_faults() -> None:
         conn.execute("DELETE FROM faults")
 
 
-def _fault(conn: sqlite3.Connection, operation: str, kind: str, key: str) -> str | None:
+def _fault(conn: sqlite3.Connection, operation: str, kind: str, key: str, trip_id: str | None = None) -> str | None:
     """Consume one firing of a fault of this kind for the call with ``key``, if one is
-    due (the most specific scope wins); return its message."""
+    due (the most specific scope wins); return its message. A scope matches the start of
+    the key or of the call's trip id (for an undo, the trip of the booking its key finds),
+    so a fault reaches a trip's calls whatever keys the learner's code makes."""
+    if trip_id is None:
+        owner = conn.execute(
+            "SELECT trip_id FROM reservations WHERE key = ?1 UNION ALL SELECT trip_id FROM payments WHERE key = ?1",
+            (key,),
+        ).fetchone()
+        trip_id = owner[0] if owner else key
     row = conn.execute(
-        "SELECT * FROM faults WHERE operation = ? AND kind = ? AND substr(?, 1, length(scope)) = scope "
-        "ORDER BY length(scope) DESC LIMIT 1",
-        (operation, kind, key),
+        "SELECT * FROM faults WHERE operation = ? AND kind = ? AND (substr(?, 1, length(scope)) = scope "
+        "OR substr(?, 1, length(scope)) = scope) ORDER BY length(scope) DESC LIMIT 1",
+        (operation, kind, key, trip_id),
     ).fetchone()
     if row is None:
         return None
@@ -291,13 +299,13 @@ class _Call:
 
 
 @contextmanager
-def _operation(operation: str, key: str) -> Iterator[_Call]:
+def _operation(operation: str, key: str, trip_id: str | None = None) -> Iterator[_Call]:
     """One call to the outside world: a transaction, its injected faults, its journal line.
 
     The journal records every call that committed, in order, so a check can see that
     the hotel was cancelled before the flight, even without Temporal."""
     with _transaction() as conn:  # the outage is counted even though nothing happens
-        outage = _fault(conn, operation, "fail", key)
+        outage = _fault(conn, operation, "fail", key, trip_id)
     if outage:
         raise ServiceUnavailable(outage)
     with _transaction() as conn:
@@ -307,7 +315,7 @@ def _operation(operation: str, key: str) -> Iterator[_Call]:
             "INSERT INTO journal (operation, key, changed) VALUES (?,?,?)",
             (operation, key, int(call.changed)),
         )
-        lost = _fault(conn, operation, "lose_reply", key)
+        lost = _fault(conn, operation, "lose_reply", key, trip_id)
     if lost:
         raise ReplyLost(lost)
 
@@ -365,7 +373,7 @@ def _check_key(kind: str, trip_id: str, key: str, row: sqlite3.Row | None) -> No
 
 def book_flight(trip_id: str, flight: str, *, key: str) -> Reservation:
     """Hold one seat on ``flight``. Repeating with the same key returns the same seat."""
-    with _operation("book_flight", key) as conn:
+    with _operation("book_flight", key, trip_id) as conn:
         row = _existing(conn, "reservations", key)
         _check_key("flight", trip_id, key, row)
         if row is not None:
@@ -385,7 +393,7 @@ def book_hotel(
     trip_id: str, hotel: str, room_type: str, nights: int, *, key: str
 ) -> Reservation:
     """Hold one room of ``room_type`` for ``nights`` nights."""
-    with _operation("book_hotel", key) as conn:
+    with _operation("book_hotel", key, trip_id) as conn:
         row = _existing(conn, "reservations", key)
         _check_key("hotel", trip_id, key, row)
         if row is not None:
@@ -418,7 +426,7 @@ def book_car(
     trip_id: str, car_type: str, days: int, *, key: str, city: str = "New York"
 ) -> Reservation:
     """Hold one car of ``car_type`` in ``city`` for ``days`` days."""
-    with _operation("book_car", key) as conn:
+    with _operation("book_car", key, trip_id) as conn:
         row = _existing(conn, "reservations", key)
         _check_key("car", trip_id, key, row)
         if row is not None:
@@ -529,7 +537,7 @@ def validate_card(card_number: str) -> None:
 
 def charge_card(trip_id: str, card_number: str, amount_cents: int, *, key: str) -> Payment:
     """Charge the card. Repeating with the same key returns the same payment."""
-    with _operation("charge_card", key) as conn:
+    with _operation("charge_card", key, trip_id) as conn:
         row = _existing(conn, "payments", key)
         if row is not None and row["trip_id"] != trip_id:
             raise ValueError(
@@ -629,6 +637,21 @@ def journal() -> list[tuple[str, str, bool]]:
     with _connect() as conn:
         rows = conn.execute("SELECT operation, key, changed FROM journal ORDER BY seq")
         return [(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def keys(trip_id: str | None = None) -> list[tuple[str, str, str, str]]:
+    """The idempotency keys that bookings and charges were made under, oldest first, as
+    (kind, id, key, status): kind "flight", "hotel", "car" or "charge"."""
+    found = [(r.kind, r.id, key, r.status) for r, key in _with_keys("reservations", trip_id, _reservation)]
+    return found + [("charge", p.id, key, p.status) for p, key in _with_keys("payments", trip_id, _payment)]
+
+
+def _with_keys(table: str, trip_id: str | None, make) -> list:
+    with _connect() as conn:
+        rows = conn.execute(
+            f"SELECT * FROM {table} WHERE ? IS NULL OR trip_id = ? ORDER BY id", (trip_id, trip_id)
+        ).fetchall()
+    return [(make(r), r["key"]) for r in rows]
 
 
 def confirmed_trips() -> set[str]:

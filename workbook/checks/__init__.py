@@ -430,9 +430,15 @@ def expect_status(outcome: Outcome, status: str, why: str = "") -> None:
 
 def expect_no_orphans(outcome: Outcome) -> None:
     expect(
-        outcome.report.clean,
+        not outcome.report.orphans,
         f"the audit found orphans: {outcome.describe_orphans()} are still held or charged "
         f"for trip {outcome.trip.trip_id}, which is not confirmed.",
+    )
+    extras = outcome.report.double_bookings
+    expect(
+        not extras,
+        f"the audit found double bookings: trip {outcome.trip.trip_id} is confirmed, yet it also "
+        f"holds {', '.join(f'{o.kind} {o.id}' for o in extras)} besides what its itinerary names.",
     )
 
 
