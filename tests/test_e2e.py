@@ -22,6 +22,7 @@ SWITCHES = {
     "01": ("CRASH_AFTER_HOTEL = False", "CRASH_AFTER_HOTEL = True"),
     "02": ('CAR_TYPE = "economy"', 'CAR_TYPE = "suv"'),
     "03": ('CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"'),
+    "04": ("LOST_HOTEL_REPLIES = 0", "LOST_HOTEL_REPLIES = 2"),
     "05": ("EMAIL_SERVICE_DOWN = False", "EMAIL_SERVICE_DOWN = True"),
 }
 
@@ -70,7 +71,7 @@ async def test_01_rollback_then_crash(tmp_path, student_env, world):
     assert sorted(o.kind for o in audit().orphans) == ["flight", "hotel"]
 
 
-@pytest.mark.parametrize("number", ["02", "03"])
+@pytest.mark.parametrize("number", ["02", "03", "04"])
 async def test_shipped_solution_books_the_trip(number, tmp_path, student_env, dev_server, world):
     code, output = run_as_student(copy_of_solution(number, tmp_path, flipped=False), student_env)
     timeline = await fetch_timeline(dev_server.client, f"trip-{number}")
@@ -112,7 +113,7 @@ async def test_a_malformed_shared_value_gets_a_clear_message(tmp_path, student_e
     assert world.reservations() == []  # nothing was booked, nothing was lost
 
 
-@pytest.mark.parametrize("number", ["02", "03"])
+@pytest.mark.parametrize("number", ["02", "03", "04"])
 def test_shipped_practice_worker_starts(number, student_env):
     """Unsolved is not broken: the practice worker connects and polls, as shipped."""
     practice = exercise_dir(number) / "practice"
@@ -124,6 +125,47 @@ def test_shipped_practice_worker_starts(number, student_env):
         worker.terminate()
         worker.wait(timeout=30)
     assert "Worker polling task queue" in first_line
+
+
+async def test_04_lost_hotel_replies_book_a_room_per_attempt_until_the_key_is_fixed(tmp_path, student_env, dev_server, world):
+    """Part A: the key as shipped (a uuid) books a room on every attempt; Part C: the fixed
+    key books one, however many replies are lost."""
+    practice = tmp_path / "practice"
+    shutil.copytree(exercise_dir("04") / "practice", practice, ignore=shutil.ignore_patterns("__pycache__"))
+    shipped, flip = SWITCHES["04"]
+    (practice / "shared.py").write_text((practice / "shared.py").read_text().replace(shipped, flip))
+    code, output = run_as_student(practice, student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-04")
+    assert code == 0, output  # booked, and yet...
+    assert timeline.activities == STEPS and timeline.runs[1].attempts == 3
+    rooms = [r for r in world.reservations("trip-04") if r.kind == "hotel"]
+    assert [r.status for r in rooms] == ["held"] * 3  # ...a room for every attempt
+    assert f"hotel {rooms[-1].id}" in output  # the itinerary names the last one only
+    report = audit()
+    assert report.orphans == [] and [o.id for o in report.double_bookings] == [r.id for r in rooms[:2]]
+    assert "2 double booking(s)" in output
+
+    code, output = run_as_student(copy_of_solution("04", tmp_path / "fixed", flipped=True), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-04")
+    assert code == 0, output
+    assert timeline.activities == STEPS and timeline.runs[1].attempts == 3
+    [room] = [r for r in world.reservations("trip-04") if r.kind == "hotel"]
+    assert room.status == "held" and f"hotel {room.id}" in output
+    assert len(world.payments("trip-04")) == 1 and audit().clean
+    hotel_calls = [key for operation, key, _ in world.journal() if operation == "book_hotel"]
+    assert hotel_calls == ["trip-04:hotel"] * 3  # asked three times, under one key
+
+
+async def test_04_a_malformed_switch_gets_a_clear_message(tmp_path, student_env, world):
+    for value, message in (("-1", "in shared.py, LOST_HOTEL_REPLIES is -1: use a number from 0 to 10."),
+                           ('"2"', "in shared.py, LOST_HOTEL_REPLIES should be a whole number")):  # fmt: skip
+        folder = copy_of_solution("04", tmp_path / value.strip('"'), flipped=False)
+        shared = folder / "shared.py"
+        shared.write_text(shared.read_text().replace("LOST_HOTEL_REPLIES = 0", f"LOST_HOTEL_REPLIES = {value}"))
+        code, output = run_as_student(folder, student_env)
+        assert code == 2, output
+        assert message in output and "Traceback" not in output
+        assert world.reservations() == []
 
 
 AUXILIARY = ["send_confirmation_email", "award_loyalty_points"]

@@ -155,6 +155,11 @@ BAD_CARD = Edit("shared.py", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = 
 ROLLBACK_IN_ORDER = Edit("starter.py", "for step in reversed(done):", "for step in done:")
 UNDO_IN_ORDER = Edit("workflow.py", "for undo in reversed(compensations):", "for undo in compensations:")
 EMAIL_DOWN = Edit("shared.py", "EMAIL_SERVICE_DOWN = False", "EMAIL_SERVICE_DOWN = True")
+# Exercise 04's switch (2: the hotel loses two replies; 3: every reply, so it gives up), and
+# its classic mistakes: a key that changes on every call (as shipped), a key without the trip id.
+LOST_REPLIES = Edit("shared.py", "LOST_HOTEL_REPLIES = 0", "LOST_HOTEL_REPLIES = 2")
+EVERY_REPLY_LOST = Edit("shared.py", "LOST_HOTEL_REPLIES = 2", "LOST_HOTEL_REPLIES = 3")
+KEY_WITHOUT_TRIP = Edit("activities.py", 'return f"{trip.trip_id}:{step}:{uuid.uuid4().hex[:8]}"', "return step")
 # Exercise 05's classic mistake: auxiliary steps retried forever.
 AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
 
@@ -225,6 +230,24 @@ RECIPES = (
         )),
         BAD_CARD,  # the starter reads shared.py; the worker needs no restart
         Run("python starter.py", "03-compensated", exit=1),
+    )),
+    Recipe("04-check", "04", (
+        Run("python -m workbook check 04", exit=1, says=("each retry made a new key, so the hotel was booked 3 times",)),
+        KEY_WITHOUT_TRIP,
+        Run("python -m workbook check 04", exit=1, says=("a key made without the trip id",)),
+        Solve(),
+        Run("python -m workbook check 04", "04-check", keep=last_paragraph, exit=0),
+    )),
+    # 04 Parts A and C: the key as shipped books a room per attempt; the fixed one, one room.
+    Recipe("04", "04", (
+        Worker(),
+        LOST_REPLIES,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "04-double-booked", exit=0),
+        Solve(("activities.py",)),
+        Worker(),  # activities run in the worker: restart it
+        Run("python starter.py", "04-booked-once", exit=0, says=("Audit: zero orphans.",)),
+        EVERY_REPLY_LOST,
+        Run("python starter.py", "04-undone", exit=1),
     )),
     Recipe("05-check", "05", (
         Solve(),
