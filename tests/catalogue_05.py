@@ -87,5 +87,9 @@ ANSWERS = [
                  "                itinerary.notices.append(f\"{what} failed: {result.cause}\")\n"),
         (IMPORTS, IMPORTS + "\nimport asyncio"),
     ]),
+    right("05", "notices in words of one's own, except ActivityError", "workflow.py", [
+        ("except Exception:\n" + NOTICE_EMAIL, "except ActivityError:\n            itinerary.notices.append('Customer was not mailed; please follow up')\n"),
+        (IMPORTS, IMPORTS + "\nfrom temporalio.exceptions import ActivityError"),
+    ]),
     right("05", "auxiliary steps with the steps' policy (3 attempts)", "workflow.py", [("trip, **AUX)", "trip, **STEP)")]),
 ]

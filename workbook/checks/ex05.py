@@ -7,8 +7,9 @@ retry, and a failure that outlasts it becomes a notice in the workflow's result.
 
 Each scenario judges, in this order, the first cause it finds: a bug in an activity, an
 auxiliary step that retries forever, an auxiliary step run before the pivot, a
-compensation after the pivot, an auxiliary step skipped or not awaited, how the workflow
-ended, then the notices and the travel world.
+compensation after the pivot, how the workflow ended (a failure re-raised or not caught),
+an auxiliary step skipped or not awaited, one that gave up on a short outage, then the
+notices and the travel world.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ PIVOT = "confirm_trip"
 # The auxiliary steps, what a student calls them, the service behind each, and the
 # words one of its notices must contain (any of them).
 AUXILIARY = {
-    "send_confirmation_email": ("the email", "send_email", "email service", ("email",)),
-    "award_loyalty_points": ("the loyalty points award", "award_points", "points service", ("point", "loyalty")),
+    "send_confirmation_email": ("the email", "send_email", "email service", ("email", "mail", "confirmation")),
+    "award_loyalty_points": ("the loyalty points award", "award_points", "points service", ("point", "loyalty", "award")),
 }
 ENDLESS_AFTER = 5  # failed attempts of a retry without maximum_attempts: it would never stop
 BOUNDED = (
@@ -110,7 +111,7 @@ def expect_confirmed(outcome: Outcome, lab, down: tuple[str, ...] = ()) -> None:
             f"steps after the try whose except compensates, and for each, {NOTICE}."
         )
 
-    if outcome.status != "Completed":  # 6. how it ended
+    if outcome.status != "Completed":  # 5. how it ended
         confirmed = world.is_confirmed(trip_id)
         if outcome.status == "Failed" and confirmed:
             raise CheckFailed(
@@ -120,7 +121,7 @@ def expect_confirmed(outcome: Outcome, lab, down: tuple[str, ...] = ()) -> None:
             )
         raise CheckFailed(f"the workflow ended {outcome.status}; expected Completed. It failed with: {outcome.error}")
 
-    for name, (what, _, service, _) in AUXILIARY.items():  # 5. every auxiliary step, awaited
+    for name, (what, _, service, _) in AUXILIARY.items():  # 6. every auxiliary step, awaited
         mine = _runs(outcome, name)
         if not mine:
             failed = [r.name for r in runs if r.name in AUXILIARY and r.outcome != "completed"]
