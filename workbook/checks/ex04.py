@@ -197,11 +197,18 @@ def expect_keys_hold(outcome: Outcome, lab) -> None:
         looked = [k for op, k, _ in world.journal() if op == WORLD_UNDO[kind] and k not in every_key]
         mine = [k for k in looked if outcome.trip.trip_id in k] or looked
         where = f"looked for key {_quote(mine[-1])}" if mine else "did not find it"
+        sources = _key_sources(lab)
+        made = (
+            f" The key is made with {sources[0][1]} (activities.py, line {sources[0][0]}), {sources[0][2]}, "
+            "which is not the same in the undo as in its step."
+            if sources
+            else ""
+        )
         raise CheckFailed(
             f"{undo} ran, but {where}, and the {'charge' if kind == 'charge' else kind} was "
             f"{'made' if kind == 'charge' else 'booked'} under key {_quote(key)}, so it is still "
             f"{status}: the undo must use the same key as its step ({STEP_OF[kind]}), to find "
-            "the booking even when the step's reply was lost."
+            f"the booking even when the step's reply was lost.{made}"
         )
 
 
