@@ -92,4 +92,12 @@ ANSWERS = [
         (IMPORTS, IMPORTS + "\nfrom temporalio.exceptions import ActivityError"),
     ]),
     right("05", "auxiliary steps with the steps' policy (3 attempts)", "workflow.py", [("trip, **AUX)", "trip, **STEP)")]),
+    right("05", "auxiliary retries bounded by time (schedule_to_close_timeout)", "workflow.py", [("""AUX = dict(
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
+)""", """AUX = dict(
+    start_to_close_timeout=timedelta(seconds=10),
+    schedule_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1)),
+)""")]),
 ]

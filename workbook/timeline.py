@@ -49,6 +49,13 @@ class ActivityRun:
     error_type: str = ""
     stack: str = ""
     max_attempts: int = 0
+    budget: float = 0.0  # its schedule_to_close_timeout in seconds (0: none given)
+
+    @property
+    def bounded(self) -> bool:
+        """Do its retries end without success: a maximum of attempts, or a time budget
+        (shorter than ten minutes: the server fills in the workflow's own when none is given)?"""
+        return bool(self.max_attempts) or 0 < self.budget <= 600
 
     @property
     def compensation(self) -> bool:
@@ -133,6 +140,7 @@ def timeline_from_events(workflow_id: str, events) -> Timeline:
             scheduled = event.activity_task_scheduled_event_attributes
             run = ActivityRun(scheduled.activity_type.name, scheduled_event=event.event_id)
             run.max_attempts = scheduled.retry_policy.maximum_attempts
+            run.budget = scheduled.schedule_to_close_timeout.ToTimedelta().total_seconds()
             by_scheduled_id[event.event_id] = run
             timeline.runs.append(run)
         elif event.HasField("activity_task_started_event_attributes"):

@@ -39,6 +39,7 @@ from workbook.trips import TripRequest, example_trip
 CHECK_TIMEOUT = 60.0  # real seconds; a healthy check takes well under one
 RESULT_TIMEOUT = 20.0  # real seconds to wait for one workflow's result
 LOOK_EVERY = 0.5  # real seconds between looks for a workflow that is stuck
+BOUNDED_BUDGET = 600  # seconds: a schedule_to_close_timeout up to this bounds the retries
 
 
 class CheckFailed(AssertionError):
@@ -245,9 +246,12 @@ class _Endless:
 
 async def _retrying_forever(handle, attempts: int) -> str:
     """The name of a pending activity that has failed more than ``attempts`` times and
-    whose retry policy has no maximum_attempts (so nothing but success ends it), or ""."""
+    that nothing but success ends: no maximum_attempts, and no schedule_to_close_timeout
+    shorter than the workflow's own (the server sets that one when none is given), or ""."""
     for pending in (await handle.describe()).raw_description.pending_activities:
-        if pending.maximum_attempts == 0 and pending.attempt > attempts and pending.HasField("last_failure"):
+        budget = pending.expiration_time.ToSeconds() - pending.scheduled_time.ToSeconds()
+        bounded = pending.maximum_attempts or (pending.HasField("expiration_time") and 0 < budget <= BOUNDED_BUDGET)
+        if not bounded and pending.attempt > attempts and pending.HasField("last_failure"):
             return pending.activity_type.name
     return ""
 

@@ -86,7 +86,7 @@ def expect_confirmed(outcome: Outcome, lab, down: tuple[str, ...] = ()) -> None:
         )
     for name in AUXILIARY:  # (judged where its service failed: that is when it matters)
         for run in _runs(outcome, name):
-            if run.max_attempts == 0 and (run.attempts > 1 or run.outcome != "completed"):
+            if not run.bounded and (run.attempts > 1 or run.outcome != "completed"):
                 raise CheckFailed(
                     f"{name} retries forever while the {AUXILIARY[name][2]} is down (its retry policy has no "
                     f"maximum_attempts), so the trip's workflow would never complete: {BOUNDED}."

@@ -2,9 +2,10 @@
 
 A check makes services fail on purpose, and the learner's retry policies wait between
 attempts (1 s, 2 s, 4 s...). The time-skipping test server does not skip an activity's
-retry backoff, so the checks' worker shrinks every interval a thousandfold. Everything
-a check judges stays as written: the number of attempts allowed, the errors that are
-not retried, the order of events in history.
+retry backoff, so the checks' worker shrinks every interval a thousandfold (and a retry
+budget, schedule_to_close_timeout, with them, to no less than a second). Everything a
+check judges stays as written: the number of attempts allowed, whether retries are
+bounded, the errors that are not retried, the order of events in history.
 """
 
 from __future__ import annotations
@@ -33,9 +34,19 @@ def faster(policy: RetryPolicy | None) -> RetryPolicy:
     )
 
 
+MIN_BUDGET = timedelta(seconds=1)  # a retry budget is never shrunk below this
+
+
+def shorter(budget: timedelta | None) -> timedelta | None:
+    """A schedule_to_close_timeout (the time all attempts may take) at the same pace as
+    the retries, but long enough for many attempts: bounded by time stays bounded."""
+    return None if budget is None else min(budget, max(budget / PACE, MIN_BUDGET))
+
+
 class _Outbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle:
         input.retry_policy = faster(input.retry_policy)
+        input.schedule_to_close_timeout = shorter(input.schedule_to_close_timeout)
         return super().start_activity(input)
 
 

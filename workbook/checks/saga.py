@@ -157,12 +157,14 @@ def expect_undone(outcome: Outcome, lab, *, lost_reply: bool = False) -> None:
                 "one after another: `await` each undo before you start the next."
             )
 
-    capped = [r for r in undos if r.max_attempts]  # 7. undos that would give up
+    capped = [r for r in undos if r.bounded]  # 7. undos that would give up
     if capped:
+        limit = (f"a retry policy of at most {capped[0].max_attempts} attempts" if capped[0].max_attempts
+                 else "a schedule_to_close_timeout")  # fmt: skip
         raise CheckFailed(
-            f"{capped[0].name} runs with a retry policy of at most {capped[0].max_attempts} "
-            "attempts: a longer outage would make it give up and leave its reservation behind. "
-            "Give undos a retry policy without maximum_attempts (UNDO)."
+            f"{capped[0].name} runs with {limit}: a longer outage would make it give up and "
+            "leave its reservation behind. Give undos a retry policy without maximum_attempts "
+            "and no schedule_to_close_timeout (UNDO)."
         )
 
     if step.error_type in BUSINESS_ERRORS and step.attempts > 1:  # 8. business errors are final
