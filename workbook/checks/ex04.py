@@ -136,6 +136,12 @@ def _key_sources(lab) -> list[tuple[int, str, str]]:
     return unstable_key_sources(path.read_text()) if path.exists() else []
 
 
+def _made_with(lab) -> str:
+    """'made with uuid.uuid4() (activities.py, line 27), a random id', or ''."""
+    sources = _key_sources(lab)
+    return f"made with {sources[0][1]} (activities.py, line {sources[0][0]}), {sources[0][2]}" if sources else ""
+
+
 def _what_changed(keys: list[str]) -> str:
     """What differs between keys made by the attempts of one step, when it is plain."""
     tokens = [re.findall(r"[0-9A-Za-z]+", key) for key in keys]
@@ -173,13 +179,8 @@ def expect_keys_hold(outcome: Outcome, lab) -> None:
         if len(keys) > 1:
             attempts = next((r.attempts for r in outcome.timeline.runs if r.name == step), 0)
             how = f"{step} lost its reply and ran again" if attempts > 1 else f"{step} ran"
-            sources = _key_sources(lab)
-            if sources:
-                line, call, what = sources[0]
-                made = f", made with {call} (activities.py, line {line}), {what}"
-            else:
-                what = _what_changed(keys)
-                made = f": they differ in {what}" if what else ""
+            what = _what_changed(keys)
+            made = f", {_made_with(lab)}" if _made_with(lab) else f": they differ in {what}" if what else ""
             raise CheckFailed(
                 f"each retry made a new key, so {_booked(kind, len(keys))}: {how} under "
                 f"{_listed([_quote(k) for k in keys])}{made}. {ADVICE}"
@@ -197,13 +198,7 @@ def expect_keys_hold(outcome: Outcome, lab) -> None:
         looked = [k for op, k, _ in world.journal() if op == WORLD_UNDO[kind] and k not in every_key]
         mine = [k for k in looked if outcome.trip.trip_id in k] or looked
         where = f"looked for key {_quote(mine[-1])}" if mine else "did not find it"
-        sources = _key_sources(lab)
-        made = (
-            f" The key is made with {sources[0][1]} (activities.py, line {sources[0][0]}), {sources[0][2]}, "
-            "which is not the same in the undo as in its step."
-            if sources
-            else ""
-        )
+        made = f" The key is {_made_with(lab)}, which is not the same in the undo as in its step." if _made_with(lab) else ""
         raise CheckFailed(
             f"{undo} ran, but {where}, and the {'charge' if kind == 'charge' else kind} was "
             f"{'made' if kind == 'charge' else 'booked'} under key {_quote(key)}, so it is still "
@@ -317,7 +312,7 @@ async def every_undo_finds_its_booking(lab):
 async def stable_key_sources(lab):
     found = _key_sources(lab)
     if found:
-        line, call, what = found[0]
+        _, _, what = found[0]
         later = {
             "Python's hash()": "a string's hash differs from one process to the next (Python salts it), so a "
             "worker restarted between two attempts would make a new key and book again. Use hashlib, or no hash at all.",
@@ -325,5 +320,5 @@ async def stable_key_sources(lab):
         }.get(what, "it differs from one attempt to the next (a retry a second later, or on another worker), "
                     "so a retry makes a new key and books again.")  # fmt: skip
         raise CheckFailed(
-            f"the idempotency key is made with {call} (activities.py, line {line}), {what}: {later} {ADVICE}"
+            f"the idempotency key is {_made_with(lab)}: {later} {ADVICE}"
         )
