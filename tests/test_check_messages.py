@@ -18,7 +18,7 @@ def check_with(clone, clean_env, old: str, new: str) -> subprocess.CompletedProc
     shutil.copy(clone / EXERCISE / "solution" / "workflow.py", workflow)
     assert old in workflow.read_text()
     workflow.write_text(workflow.read_text().replace(old, new))
-    env = dict(clean_env, WORKBOOK_PROGRESS=str(clone / "progress.json"))
+    env = dict(clean_env, WORKBOOK_PROGRESS=str(clone / "progress.json"), COLUMNS="400")  # no wrapping
     return subprocess.run([sys.executable, "-m", "workbook", "check", "03"], cwd=clone, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
