@@ -106,7 +106,7 @@ def test_verify_catches_a_broken_solution(clone, cli_env):
     workflow = clone / "exercises" / "03-compensations" / "solution" / "workflow.py"
     workflow.write_text(workflow.read_text().replace("reversed(compensations)", "compensations"))
     commit_all(clone)
-    done = workbook("verify", "--skip-notebooks", cwd=clone, env=cli_env)
+    done = workbook("verify", "03", "--skip-notebooks", cwd=clone, env=cli_env)
     assert done.returncode == 1
     assert "solution passes every check" in done.stdout
     assert "newest step first" in done.stdout
@@ -116,7 +116,7 @@ def test_verify_catches_an_accidentally_solved_practice(clone, cli_env):
     exercise = clone / "exercises" / "03-compensations"
     shutil.copy(exercise / "solution" / "workflow.py", exercise / "practice" / "workflow.py")
     commit_all(clone)
-    done = workbook("verify", "--skip-notebooks", cwd=clone, env=cli_env)
+    done = workbook("verify", "03", "--skip-notebooks", cwd=clone, env=cli_env)
     assert done.returncode == 1
     assert "practice already passes every check" in done.stdout
 

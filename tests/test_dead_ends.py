@@ -367,7 +367,7 @@ def test_verify_without_git_judges_the_working_tree(clone, env, tmp_path):
         tar.extractall(plain, filter="data")
     exercise = plain / "exercises" / "03-compensations"
     shutil.copy(exercise / "solution" / "workflow.py", exercise / "practice" / "workflow.py")
-    done = workbook("verify", "--skip-notebooks", cwd=plain, env=env)
+    done = workbook("verify", "03", "--skip-notebooks", cwd=plain, env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "judged the working tree" in done.stdout and "not a git checkout" in done.stdout
     assert "practice already passes every check" in done.stdout
@@ -428,7 +428,7 @@ def test_verify_judges_the_committed_exercises_with_the_drift_rule(clone, env):
     edit(ex02 / "solution" / "workflow.py", "# still fails after its retries", "# still fails after all its retries")
     head = commit(clone, "solutions: 03's loop just before raise; 02 edited outside a TODO")
     shutil.copy(ex03 / "solution" / "workflow.py", ex03 / "practice" / "workflow.py")  # a student's work
-    done = workbook("verify", "--skip-notebooks", cwd=clone, env=env)
+    done = workbook("verify", "02", "03", "--skip-notebooks", cwd=clone, env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert f"judged the committed exercises at HEAD {head}" in output

@@ -318,7 +318,10 @@ def cmd_verify(args) -> int:
     # The exercises as shipped (committed), not whatever someone has typed into practice/.
     with judged_tree(REPO_ROOT) as (root, judged):
         console.print(f"workbook verify {judged}.")
+        wanted = {exercise_dir(which).name for which in args.exercises}  # none named: all
         for exercise in sorted(p for p in (root / "exercises").glob("[0-9][0-9]-*") if p.is_dir()):
+            if wanted and exercise.name not in wanted:
+                continue
             number, name = exercise.name[:2], exercise.name
             solution = asyncio.run(run_checks(exercise / "solution", number))
             record(name, "solution passes every check",
@@ -335,10 +338,12 @@ def cmd_verify(args) -> int:
                 problems.append("practice has no TODO")
             record(name, "practice = solution outside TODOs", problems)
             record(name, "README names what exists", readme_problems(exercise, set(COMMANDS)))
-        if not args.skip_notebooks:
+        numbers = {name[:2] for name in wanted}
+        notebooks = sorted(str(n) for n in (root / "notebooks").glob("[0-9][0-9]-*.ipynb") if not numbers or n.name[:2] in numbers)
+        if not args.skip_notebooks and notebooks:
             # The judged tree's own workbook package and notebooks, not the working tree's.
             run = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "notebooks")],
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *notebooks],
                 cwd=root, capture_output=True, text=True,
                 env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))),
             )  # fmt: skip
@@ -378,6 +383,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("exercise")
     p.add_argument("--yes", action="store_true", help="don't ask")
     p = sub.add_parser("verify", help="instructors: prove every exercise sound")
+    p.add_argument("exercises", nargs="*", help="only these, e.g. 03 04 (default: all)")
     p.add_argument("--skip-notebooks", action="store_true")
     return top
 

@@ -1,0 +1,14 @@
+"""The mistakes catalogue of exercises 04 on (tests/catalogue_NN.py), judged as in
+tests/test_mistakes.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalogue import ANSWERS
+from test_mistakes import ids, judge
+
+
+@pytest.mark.parametrize("answer", [a for a in ANSWERS if a.exercise > "03"], ids=ids)
+async def test_catalogue(answer, tmp_path, env):
+    await judge(answer, tmp_path, env)
