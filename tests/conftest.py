@@ -67,6 +67,20 @@ async def dev_server():
 
 
 @pytest.fixture
+def server(request):
+    """The server the checks of this test's exercise (or catalogue answer) run on: the
+    session's env, or the dev server when the suite needs one (Suite.server == "dev");
+    None for an exercise without Temporal."""
+    from workbook.checks import load_suite
+
+    params = request.node.callspec.params
+    suite = load_suite(params["exercise"].name[:2] if "exercise" in params else params["answer"].exercise)
+    if not suite.uses_temporal:
+        return None
+    return request.getfixturevalue("dev_server" if suite.server == "dev" else "env")
+
+
+@pytest.fixture
 def world(tmp_path, monkeypatch):
     """A fresh, empty travel world for this test alone (the module, pointed at it)."""
     monkeypatch.setenv(travel_world.DB_ENV_VAR, str(tmp_path / "world.db"))

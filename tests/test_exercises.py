@@ -26,17 +26,17 @@ instructor_only = pytest.mark.skipif(
 
 
 @pytest.mark.parametrize("exercise, check", CASES)
-async def test_check(exercise, check, target, env):
+async def test_check(exercise, check, target, server):
     suite = load_suite(exercise.name[:2])
-    [result] = await run_suite(suite, exercise / target, env if suite.uses_temporal else None, only={check})
+    [result] = await run_suite(suite, exercise / target, server, only={check})
     assert result.passed, f"{result.title}\n{result.detail}"
 
 
 @instructor_only
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
-async def test_practice_is_unsolved_as_shipped(exercise, env):
+async def test_practice_is_unsolved_as_shipped(exercise, server):
     suite = load_suite(exercise.name[:2])
-    results = await run_suite(suite, exercise / "practice", env if suite.uses_temporal else None)
+    results = await run_suite(suite, exercise / "practice", server)
     assert [r.name for r in results] == [c.name for c in suite.checks], (
         f"practice/ does not load and run: {results[0].detail}"
     )

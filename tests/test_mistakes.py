@@ -35,14 +35,14 @@ def ids(answer: Answer) -> str:
 # Exercises 04 on are judged in tests/test_mistakes_later.py: a file of its own, so that
 # pytest-xdist (one file to a worker) can run the two halves side by side.
 @pytest.mark.parametrize("answer", [a for a in ANSWERS if a.exercise <= "03"], ids=ids)
-async def test_catalogue(answer, tmp_path, env):
-    await judge(answer, tmp_path, env)
+async def test_catalogue(answer, tmp_path, server):
+    await judge(answer, tmp_path, server)
 
 
-async def judge(answer: Answer, tmp_path, env) -> None:
+async def judge(answer: Answer, tmp_path, server) -> None:
     suite = load_suite(answer.exercise)
     folder = written(answer, tmp_path)
-    results = await run_suite(suite, folder, env if suite.uses_temporal else None, first_failure=answer.wrong)
+    results = await run_suite(suite, folder, server, first_failure=answer.wrong)
     failed = [r for r in results if not r.passed]
     if not answer.wrong:
         assert not failed, "a correct answer was rejected:\n" + "\n".join(f"{r.title}: {r.detail}" for r in failed)

@@ -10,5 +10,5 @@ from test_mistakes import ids, judge
 
 
 @pytest.mark.parametrize("answer", [a for a in ANSWERS if a.exercise > "03"], ids=ids)
-async def test_catalogue(answer, tmp_path, env):
-    await judge(answer, tmp_path, env)
+async def test_catalogue(answer, tmp_path, server):
+    await judge(answer, tmp_path, server)

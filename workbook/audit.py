@@ -7,6 +7,9 @@ A double booking is the other way to leave work behind: a confirmed trip that ho
 than one reservation of one kind (two hotel rooms), or more than one charge not refunded.
 Its newest one is what the trip's itinerary names; the older ones are the extras counted
 here (a step retried under a new idempotency key booked again). A clean world has neither.
+
+What a trip flagged for manual attention still holds (an undo the provider refused) is
+listed apart, as flagged: a person has it in hand, so it is not a silent orphan.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class AuditReport:
     orphans: list[Orphan] = field(default_factory=list)
     confirmed_trips: int = 0
     double_bookings: list[Orphan] = field(default_factory=list)  # the extras, see above
+    flagged: list[Orphan] = field(default_factory=list)  # held by trips a person settles
 
     @property
     def clean(self) -> bool:
@@ -40,6 +44,7 @@ class AuditReport:
     def title(self) -> str:
         parts = [f"{len(self.orphans)} orphan(s)"] if self.orphans else []
         parts += [f"{len(self.double_bookings)} double booking(s)"] if self.double_bookings else []
+        parts += [f"{len(self.flagged)} flagged for manual attention"] if self.flagged else []
         return "Audit: " + ", ".join(parts)
 
     def _rows(self):
@@ -48,6 +53,8 @@ class AuditReport:
             yield o.trip_id, o.kind, o.id, o.item, dollars(o.amount_cents)
         for o in self.double_bookings:
             yield o.trip_id, f"extra {o.kind}", o.id, o.item, dollars(o.amount_cents)
+        for o in self.flagged:
+            yield o.trip_id, f"flagged {o.kind}", o.id, o.item, dollars(o.amount_cents)
 
     @property
     def reservations(self) -> list[Orphan]:
@@ -71,17 +78,18 @@ class AuditReport:
             "details": [asdict(o) for o in self.orphans],
             "double_bookings": len(self.double_bookings),
             "double_booking_details": [asdict(o) for o in self.double_bookings],
+            **({"flagged": len(self.flagged), "flagged_details": [asdict(o) for o in self.flagged]} if self.flagged else {}),
         }
 
     def __rich__(self):
         from rich.table import Table
 
-        if self.clean:
+        if self.clean and not self.flagged:
             return (
                 "[bold green]Audit: zero orphans.[/] Nothing is held or charged for a trip "
                 f"that is not confirmed ({self.confirmed_trips} confirmed)."
             )
-        table = Table(title=self.title, title_style="bold red")
+        table = Table(title=self.title, title_style="bold red" if not self.clean else "bold yellow")
         for column in ("trip", "what", "id", "item", "amount"):
             table.add_column(column, justify="right" if column == "amount" else "left")
         for row in self._rows():
@@ -90,12 +98,14 @@ class AuditReport:
         if self.double_bookings:
             extra = dollars(sum(o.amount_cents for o in self.double_bookings))
             captions.append(f"Booked again for confirmed trips: {extra}")
+        if self.flagged:
+            captions.append("Flagged: a person settles these; not orphans")
         table.caption = "\n".join(captions) or None
         return table
 
 
     def __str__(self) -> str:
-        if self.clean:
+        if self.clean and not self.flagged:
             return "Audit: zero orphans."
         lines = [self.title]
         lines += [f"  {trip}  {what:<6}  {id}  {item}  {amount}" for trip, what, id, item, amount in self._rows()]
@@ -104,7 +114,7 @@ class AuditReport:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        if self.clean:
+        if self.clean and not self.flagged:
             return "<b style='color:#1a7f37'>Audit: zero orphans.</b>"
         rows = "".join(
             f"<tr><td>{trip}</td><td>{what}</td><td>{id}</td><td>{html.escape(item)}</td>"
@@ -127,6 +137,7 @@ def audit(trip_id: str | None = None) -> AuditReport:
     confirmed = world.confirmed_trips()
     if trip_id is not None:
         confirmed &= {trip_id}
+    flagged = set(world.flags(trip_id))
     orphans = [
         Orphan(r.trip_id, r.kind, r.id, r.item, r.amount_cents)
         for r in world.reservations(trip_id)
@@ -137,7 +148,12 @@ def audit(trip_id: str | None = None) -> AuditReport:
         for p in world.payments(trip_id)
         if p.status == "charged" and p.trip_id not in confirmed
     ]
-    return AuditReport(orphans=orphans, confirmed_trips=len(confirmed), double_bookings=_double_bookings(trip_id, confirmed))
+    return AuditReport(
+        orphans=[o for o in orphans if o.trip_id not in flagged],
+        confirmed_trips=len(confirmed),
+        double_bookings=_double_bookings(trip_id, confirmed),
+        flagged=[o for o in orphans if o.trip_id in flagged],
+    )
 
 
 def _double_bookings(trip_id: str | None, confirmed: set[str]) -> list[Orphan]:

@@ -106,15 +106,14 @@ def cmd_run(args) -> int:
 
 
 async def run_checks(folder: Path, number: str):
-    """Run exercise ``number``'s checks against ``folder`` on a time-skipping server."""
-    from workbook.checks import load_suite, run_suite
+    """Run exercise ``number``'s checks against ``folder`` on the server its suite
+    needs (time-skipping, or a local dev server)."""
+    from workbook.checks import load_suite, run_suite, server_for
 
     suite = load_suite(number)
     if not suite.uses_temporal:
         return await run_suite(suite, folder, None)
-    from workbook.server import start_test_server
-
-    env = await start_test_server()
+    env = await server_for(suite)
     try:
         return await run_suite(suite, folder, env)
     finally:

@@ -111,11 +111,20 @@ async def start_local_dev_server():
     client is ``env.client``; stop it with ``await env.shutdown()``."""
     from temporalio.testing import WorkflowEnvironment
 
-    return await WorkflowEnvironment.start_local(
-        runtime=quiet_runtime(),
-        dev_server_existing_path=find_binary("temporal"),
-        dev_server_log_level="error",
-    )
+    binary = find_binary("temporal")
+    # The server prints a banner to the stdout it inherits: give it /dev/null instead,
+    # so a check's verdicts are all a student reads.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return await WorkflowEnvironment.start_local(
+                runtime=quiet_runtime(), dev_server_existing_path=binary, dev_server_log_level="error"
+            )
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def dev_server_command(port: int, ui_port: int, db_file: Path | None) -> list[str]:

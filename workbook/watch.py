@@ -18,7 +18,7 @@ from pathlib import Path
 from watchfiles import PythonFilter, awatch
 
 from workbook import cli
-from workbook.checks import load_suite, run_suite
+from workbook.checks import load_suite, run_suite, server_for
 from workbook.explain import explain_exception
 from workbook.loader import EXERCISES_DIR, exercise_dir, exercises
 from workbook.server import MissingBinary, start_test_server
@@ -91,6 +91,7 @@ class Session:
     def __init__(self, exercise: Path):
         self.exercise = exercise
         self.server: asyncio.Future | None = None  # the warm time-skipping server
+        self.server_kind = "test"  # which: Suite.server
         self.retired: list[asyncio.Future] = []  # servers being shut down
         self.events: asyncio.Queue[str] = asyncio.Queue()
         self.running: asyncio.Task | None = None  # the check in progress
@@ -151,8 +152,11 @@ class Session:
         before_run = stamp(self.practice)
         try:
             suite = load_suite(self.exercise.name[:2])
+            if suite.uses_temporal and self.server is not None and self.server_kind != suite.server:
+                self.retire_server()  # the next exercise needs the other kind of server
             if suite.uses_temporal and self.server is None:  # shielded: never half-started
-                self.server = asyncio.ensure_future(start_test_server())
+                self.server_kind = suite.server
+                self.server = asyncio.ensure_future(server_for(suite))
             server = await asyncio.shield(self.server) if suite.uses_temporal else None
             tasks_before = asyncio.all_tasks()
             try:  # run_suite re-imports the folder (workbook.loader) and explains a syntax error

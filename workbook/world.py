@@ -56,6 +56,10 @@ class CardDeclined(BookingError):
     """The card is valid but the bank said no."""
 
 
+class Refused(BookingError):
+    """The provider says no to an undo, for good: a person has to settle it."""
+
+
 class ServiceUnavailable(WorldError):
     """An outage: the same call may well succeed if you try again."""
 
@@ -100,6 +104,8 @@ CREATE TABLE IF NOT EXISTS faults (
     operation TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, remaining INTEGER,
     rate REAL, seed TEXT, message TEXT NOT NULL, calls INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (operation, scope));
+CREATE TABLE IF NOT EXISTS flags (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, trip_id TEXT NOT NULL, reason TEXT NOT NULL);
 """
 
 # The small built-in world the exercises use. Prices in cents; hotel and car per night/day.
@@ -206,7 +212,8 @@ def load_inventory(flights=(), hotel_rooms=(), cars=()) -> None:
 
 # --- fault injection ----------------------------------------------------------------
 
-FAULT_KINDS = ("fail", "lose_reply")
+FAULT_KINDS = ("fail", "lose_reply", "refuse", "slow")
+SLOW_SECONDS = 30.0  # how long a call slowed down by a "slow" fault takes
 # Where an injected fault applies: to calls whose idempotency key starts with this scope
 # (a trip id, or the prefix the checks give one check's trips), or '' for every call.
 # Checks that run side by side each set their own, so their faults never meet.
@@ -231,6 +238,8 @@ def inject(
 
     kind="fail": the call raises ServiceUnavailable before doing anything.
     kind="lose_reply": the call does its work, commits, then raises ReplyLost.
+    kind="refuse": the call raises Refused (a business error: retrying will not help).
+    kind="slow": the call is slow; see slowness().
     times=N: only the next N calls misbehave (fail N times, then succeed);
     times=None: every call does. rate (with a seed): each call misbehaves with that
     probability, decided by the seed, so the same seed gives the same story.
@@ -242,7 +251,8 @@ def inject(
         raise ValueError(f"unknown fault kind {kind!r}; choose from {FAULT_KINDS}")
     if rate is not None and seed is None:
         raise ValueError("a fault rate needs a seed, so every run tells the same story")
-    default = "the reply was lost" if kind == "lose_reply" else "service unavailable"
+    default = {"lose_reply": "the reply was lost", "refuse": "refused: it can no longer be undone",
+               "slow": "slow"}.get(kind, "service unavailable")  # fmt: skip
     with _transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO faults VALUES (?,?,?,?,?,?,?,0)",
@@ -308,6 +318,10 @@ def _operation(operation: str, key: str, trip_id: str | None = None) -> Iterator
         outage = _fault(conn, operation, "fail", key, trip_id)
     if outage:
         raise ServiceUnavailable(outage)
+    with _transaction() as conn:
+        refused = _fault(conn, operation, "refuse", key, trip_id)
+    if refused:
+        raise Refused(refused)
     with _transaction() as conn:
         call = _Call(conn)
         yield call
@@ -567,6 +581,33 @@ def refund(*, key: str) -> bool:
             return False
         conn.execute("UPDATE payments SET status = 'refunded' WHERE id = ?", (row["id"],))
         return True
+
+
+def slowness(operation: str, trip_id: str, *, key: str) -> float:
+    """How many seconds the call ``operation`` with ``key`` should take: SLOW_SECONDS
+    while a "slow" fault is injected for it, else 0. The caller waits that long (an
+    activity, heartbeating as it waits, so that a cancel reaches it)."""
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}; choose from {OPERATIONS}")
+    with _transaction() as conn:
+        return SLOW_SECONDS if _fault(conn, operation, "slow", key, trip_id) else 0.0
+
+
+def flag_for_attention(trip_id: str, reason: str) -> None:
+    """Hand the trip to a person: what it still holds is theirs to settle, not an orphan."""
+    with _transaction() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS flags (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                     "trip_id TEXT NOT NULL, reason TEXT NOT NULL)")  # fmt: skip
+        conn.execute("INSERT INTO flags (trip_id, reason) VALUES (?,?)", (trip_id, reason))
+
+
+def flags(trip_id: str | None = None) -> dict[str, str]:
+    """The trips flagged for a person, with the reason (of one trip, when given)."""
+    with _connect() as conn:
+        if not conn.execute("SELECT name FROM sqlite_master WHERE name = 'flags'").fetchone():
+            return {}
+        rows = conn.execute("SELECT trip_id, reason FROM flags ORDER BY seq").fetchall()
+    return {row[0]: row[1] for row in rows if trip_id is None or row[0] == trip_id}
 
 
 def trip_total(trip_id: str) -> int:

@@ -107,6 +107,9 @@ class Suite:
     title: str
     uses_temporal: bool = True
     checks: list[Check] = field(default_factory=list)
+    # "test": the time-skipping test server; "dev": a local dev server, for what the
+    # test server gets wrong (activities run after a workflow was cancelled).
+    server: str = "test"
 
     def check(self, title: str):
         """Decorator: register ``async def name(lab)`` as a check with a plain title."""
@@ -179,14 +182,18 @@ class Lab:
         )
         return Worker(**config)
 
-    async def book(self, trip: TripRequest, *, endless_after: int | None = None) -> Outcome:
+    async def book(
+        self, trip: TripRequest, *, endless_after: int | None = None, cancel_during: str | None = None
+    ) -> Outcome:
         """Run the exercise's workflow for ``trip`` on the learner's worker.
 
         ``endless_after``: for a check whose service stays down on purpose. An activity
         whose retry policy has no maximum_attempts, and that has failed more than this many
         attempts, would keep the workflow open forever: terminate it then, instead of
         waiting RESULT_TIMEOUT, and return what it left behind (status Terminated, with
-        ``Outcome.endless`` naming the activity), so the check can say why."""
+        ``Outcome.endless`` naming the activity), so the check can say why.
+        ``cancel_during``: request the workflow's cancellation (once) as soon as this
+        activity is running, as a customer who changes their mind would."""
         task_queue = self.task_queue or f"check-{uuid.uuid4()}"
         async with self.worker(task_queue) if self.task_queue is None else contextlib.nullcontext():
             started = await self.client.start_workflow(
@@ -200,6 +207,7 @@ class Lab:
             # "failed") is shown as what it returned, not as a TypeError of ours.
             handle = self.client.get_workflow_handle(started.id, run_id=started.result_run_id)
             result, error, code_error, endless = None, "", None, ""
+            canceller = asyncio.ensure_future(_cancel_during(handle, cancel_during)) if cancel_during else None
             try:
                 result = await self._result(handle, endless_after)
                 if isinstance(result, _Endless):
@@ -207,6 +215,9 @@ class Lab:
             except WorkflowFailureError as failure:
                 error = root_cause(failure)
                 code_error = _code_error(failure)
+            finally:
+                if canceller:
+                    canceller.cancel()
             timeline = await timeline_of(handle)
         if code_error is not None:
             kind, message, stack = code_error
@@ -237,6 +248,24 @@ class Lab:
             )
         finally:
             waiting.cancel()
+
+
+async def _cancel_during(handle, activity: str) -> None:
+    while True:
+        pending = (await handle.describe()).raw_description.pending_activities
+        if any(p.activity_type.name == activity for p in pending):
+            await handle.cancel()
+            return
+        await asyncio.sleep(0.05)
+
+
+async def server_for(suite: Suite):
+    """A fresh server of the kind ``suite`` needs (shut it down after), or None."""
+    from workbook.server import start_local_dev_server, start_test_server
+
+    if not suite.uses_temporal:
+        return None
+    return await (start_local_dev_server() if suite.server == "dev" else start_test_server())
 
 
 @dataclass

@@ -34,7 +34,7 @@ UNDO_OF = {
 # The travel world's operation behind each undo, to make that undo meet an outage.
 WORLD_OPERATION = {"cancel_flight": "cancel_flight", "cancel_hotel": "cancel_hotel",
                    "cancel_car": "cancel_car", "refund_payment": "refund"}  # fmt: skip
-BUSINESS_ERRORS = {"NoAvailability", "UnknownItem", "InvalidCardNumber", "CardDeclined", "BookingError"}
+BUSINESS_ERRORS = {"NoAvailability", "UnknownItem", "InvalidCardNumber", "CardDeclined", "BookingError", "Refused"}
 OUTAGES = {"ServiceUnavailable", "ReplyLost", ""}  # "" : a timeout, or a failure with no type
 UNDO_OUTAGE = 3  # failed attempts in a row: more than a step's retry policy allows
 RERAISE = "After compensating, re-raise the error (`raise`) so the workflow ends Failed."
