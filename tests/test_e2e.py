@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from temporalio.client import WorkflowFailureError
+
 from workbook.audit import audit
 from workbook.loader import exercise_dir
 from workbook.timeline import fetch_timeline
@@ -24,6 +26,7 @@ SWITCHES = {
     "03": ('CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"'),
     "04": ("LOST_HOTEL_REPLIES = 0", "LOST_HOTEL_REPLIES = 2"),
     "05": ("EMAIL_SERVICE_DOWN = False", "EMAIL_SERVICE_DOWN = True"),
+    "06": ("CANCEL_DURING_CAR = False", "CANCEL_DURING_CAR = True"),
 }
 
 
@@ -108,6 +111,7 @@ MALFORMED = [
     ("04", "LOST_HOTEL_REPLIES = 0", "LOST_HOTEL_REPLIES = -1", "in shared.py, LOST_HOTEL_REPLIES is -1: use a number from 0 to 10."),
     ("04", "LOST_HOTEL_REPLIES = 0", 'LOST_HOTEL_REPLIES = "2"', "in shared.py, LOST_HOTEL_REPLIES should be a whole number"),
     ("05", "EMAIL_SERVICE_DOWN = False", 'EMAIL_SERVICE_DOWN = "yes"', "in shared.py, EMAIL_SERVICE_DOWN should be True or False"),
+    ("06", "REFUND_REFUSED = False", 'REFUND_REFUSED = "yes"', "in shared.py, REFUND_REFUSED should be True or False"),
 ]  # fmt: skip
 
 
@@ -198,3 +202,41 @@ def test_05_shipped_practice_worker_starts(student_env):
         worker.terminate()
         worker.wait(timeout=30)
     assert "Worker polling task queue" in first_line
+
+
+UNDOS_AFTER_CAR = ["cancel_car", "cancel_hotel", "cancel_flight"]
+
+
+async def test_06_a_cancel_during_the_car_undoes_everything_and_ends_canceled(tmp_path, student_env, dev_server, world):
+    code, output = run_as_student(copy_of_solution("06", tmp_path / "a", flipped=False), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-06")
+    assert code == 0, output
+    assert timeline.status == "Completed" and timeline.activities == STEPS
+
+    code, output = run_as_student(copy_of_solution("06", tmp_path / "b", flipped=True), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-06")
+    assert code == 1, output
+    assert timeline.status == "Canceled" and timeline.compensations == UNDOS_AFTER_CAR
+    assert audit().clean and {r.status for r in world.reservations("trip-06")} == {"cancelled"}
+    assert not world.payments("trip-06")
+
+
+async def test_06_a_refused_refund_lets_the_other_undos_run_and_is_flagged(tmp_path, student_env, dev_server, world):
+    folder = copy_of_solution("06", tmp_path, flipped=False)
+    shared = folder / "shared.py"
+    shared.write_text(shared.read_text().replace("REFUND_REFUSED = False", "REFUND_REFUSED = True"))
+    code, output = run_as_student(folder, student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-06")
+    assert code == 1, output
+    assert timeline.status == "Failed" and timeline.compensations == ["refund_payment", *UNDOS_AFTER_CAR]
+    assert "flagged for manual attention" in output
+    try:
+        await dev_server.client.get_workflow_handle("trip-06").result()
+    except WorkflowFailureError as failure:
+        assert failure.cause.message.startswith("compensation failed: refund_payment (refund refused")
+    else:
+        raise AssertionError("trip-06 did not fail")
+    report = audit()
+    assert report.clean and [o.kind for o in report.flagged] == ["charge"]
+    assert {r.status for r in world.reservations("trip-06")} == {"cancelled"}
+    assert "trip-06" in world.flags()

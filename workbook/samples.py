@@ -161,6 +161,9 @@ LOST_REPLIES = Edit("shared.py", "LOST_HOTEL_REPLIES = 0", "LOST_HOTEL_REPLIES =
 EVERY_REPLY_LOST = Edit("shared.py", "LOST_HOTEL_REPLIES = 2", "LOST_HOTEL_REPLIES = 3")
 KEY_WITHOUT_TRIP = Edit("activities.py", 'return f"{trip.trip_id}:{step}:{uuid.uuid4().hex[:8]}"', "return step")
 # Exercise 05's classic mistake: auxiliary steps retried forever.
+# Exercise 06's switches: the customer cancels during the car; the bank refuses the refund.
+CANCEL_CAR = Edit("shared.py", "CANCEL_DURING_CAR = False", "CANCEL_DURING_CAR = True")
+REFUND_REFUSED = Edit("shared.py", "REFUND_REFUSED = False", "REFUND_REFUSED = True")
 AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
 
 RECIPES = (
@@ -267,6 +270,22 @@ RECIPES = (
         )),
         EMAIL_DOWN,  # the starter reads shared.py; the worker needs no restart
         Run("python starter.py", "05-email-down", exit=0),
+    )),
+    Recipe("06-check", "06", (
+        Run("python -m workbook check 06", exit=1, says=("the first undo that failed stopped the rest",)),
+        Solve(),
+        Run("python -m workbook check 06", "06-check", keep=last_paragraph, exit=0),
+    )),
+    Recipe("06", "06", (
+        Solve(),
+        Worker(),
+        Run("python starter.py", exit=0, says=("Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001",)),
+        CANCEL_CAR,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "06-cancelled", exit=1),
+        CANCEL_CAR.back,
+        REFUND_REFUSED,
+        Run("python starter.py", "06-refund-refused", exit=1),
+        Run("python -m workbook audit --json", "06-audit-json", exit=0),
     )),
 )  # fmt: skip
 
