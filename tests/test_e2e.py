@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from workbook.audit import audit
-from workbook.loader import exercise_dir
+from workbook.loader import exercise_dir, exercises
 from workbook.timeline import fetch_timeline
 
 STEPS = ["book_flight", "book_hotel", "book_car", "charge_payment", "confirm_trip"]
@@ -127,7 +127,7 @@ async def test_a_malformed_switch_gets_one_clear_line_and_books_nothing(number, 
     assert world.reservations() == []  # nothing was booked, nothing was lost
 
 
-@pytest.mark.parametrize("number", ["02", "03", "04"])
+@pytest.mark.parametrize("number", [f.name[:2] for f in exercises() if (f / "practice" / "worker.py").exists()])
 def test_shipped_practice_worker_starts(number, student_env):
     """Unsolved is not broken: the practice worker connects and polls, as shipped."""
     practice = exercise_dir(number) / "practice"
@@ -191,17 +191,6 @@ async def test_05_an_email_that_fails_after_the_pivot_leaves_the_trip_confirmed(
     assert world.is_confirmed("trip-05") and audit().clean
     assert {r.status for r in world.reservations("trip-05")} == {"held"}
     assert [p.status for p in world.payments("trip-05")] == ["charged"]
-
-
-def test_05_shipped_practice_worker_starts(student_env):
-    worker = subprocess.Popen([sys.executable, "worker.py"], cwd=exercise_dir("05") / "practice", env=student_env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    try:
-        first_line = worker.stdout.readline()
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-    assert "Worker polling task queue" in first_line
 
 
 UNDOS_AFTER_CAR = ["cancel_car", "cancel_hotel", "cancel_flight"]
