@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from workbook.world import REPO_ROOT
 
 WAIT = 60.0  # seconds: far more than a check takes, far less than forever
 # The verdict lines, whatever the number of checks the suite has.

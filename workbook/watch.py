@@ -21,7 +21,7 @@ from workbook import cli
 from workbook.checks import load_suite, run_suite, server_for
 from workbook.explain import explain_exception
 from workbook.loader import EXERCISES_DIR, exercise_dir, exercises
-from workbook.server import MissingBinary, start_test_server
+from workbook.server import MissingBinary
 
 console = cli.console
 KEYS = "Keys: [bold]h[/] hint · [bold]l[/] list · [bold]n[/] next exercise · [bold]c[/] check again · [bold]q[/] quit"
