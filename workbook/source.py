@@ -165,6 +165,23 @@ def handlers_around(source: str, activity: str) -> list[ast.ExceptHandler] | Non
     return handlers
 
 
+def catches(handler: ast.ExceptHandler, names: dict, error: type[BaseException]) -> bool:
+    """Does this except clause catch ``error``, its names looked up in ``names`` (the
+    learner's module)? A name that cannot be looked up counts as yes: never blame code
+    we cannot read."""
+    if handler.type is None:
+        return True
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    for kind in kinds:
+        try:
+            value = eval(compile(ast.Expression(kind), "<except>", "eval"), dict(names))  # names only
+        except Exception:
+            return True
+        if not isinstance(value, type) or issubclass(error, value):
+            return True
+    return False
+
+
 def raise_before_undoing(handler: ast.ExceptHandler) -> int | None:
     """The line of a `raise` in this except block that comes before its first activity
     call (the undos), even inside an `if`: for those failures nothing is undone."""

@@ -23,6 +23,7 @@ from workbook import world
 from workbook.audit import audit
 from workbook.checks import CheckFailed, CodeError, Suite, arrow, expect
 from workbook.explain import explain_exception
+from workbook.source import catches
 
 suite = Suite("01", "Manual rollback: undo by hand, newest first, and what a crash does", uses_temporal=False)
 
@@ -59,15 +60,8 @@ def not_caught(lab, raised: BaseException | None) -> str:
             handlers = [h for t in ast.walk(node) if isinstance(t, ast.Try) for h in t.handlers]
             if not handlers or raised is None:
                 return ""
-            for handler in handlers:
-                if handler.type is None:
-                    return ""
-                try:
-                    kinds = eval(compile(ast.Expression(handler.type), "<except>", "eval"), vars(lab.modules.starter))
-                except Exception:
-                    return ""
-                if isinstance(raised, kinds):
-                    return ""
+            if any(catches(handler, vars(lab.modules.starter), type(raised)) for handler in handlers):
+                return ""
             caught = ast.unparse(handlers[0].type)
             return (
                 f" Your `except {caught}` does not catch {type(raised).__name__} ({raised}): a "

@@ -17,12 +17,14 @@ from __future__ import annotations
 import ast
 import reprlib
 
+from temporalio.exceptions import ActivityError
+
 from workbook import world
 from workbook.checks import STEPS, CheckFailed, CodeError, Outcome, Suite, arrow, expect, expect_no_orphans
 from workbook.checks.saga import (
-    BUSINESS_ERRORS, OUTAGES, _activity_bug, _catches_activity_error, expect_undone, undo_meets_outage,
+    BUSINESS_ERRORS, OUTAGES, _activity_bug, expect_undone, undo_meets_outage,
 )  # fmt: skip
-from workbook.source import handlers_around, unawaited_activity_calls
+from workbook.source import catches, handlers_around, unawaited_activity_calls
 from workbook.timeline import ActivityRun
 
 suite = Suite("05", "Critical versus auxiliary steps: nothing is undone after the pivot")
@@ -192,7 +194,7 @@ def _why_it_escaped(outcome: Outcome, lab) -> str:
     handlers = handlers_around(lab.source, name) if failed else None
     if handlers == []:
         return f"{name} is called outside any try, so its failure ends the workflow"
-    if handlers and not any(_catches_activity_error(h, lab.modules.workflow) for h in handlers):
+    if handlers and not any(catches(h, vars(lab.modules.workflow), ActivityError) for h in handlers):
         return (
             f"your `except {ast.unparse(handlers[0].type)}` around {name} does not catch its failure: "
             "activity failures arrive as `ActivityError`"

@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError
 from workbook import world
 from workbook.checks import CheckFailed, CodeError, Outcome, arrow, expect, expect_no_orphans
 from workbook.source import (
-    activities_named_by_string, call_lines, calls_of, handlers_around, learner_frame, raise_before_undoing,
+    activities_named_by_string, call_lines, calls_of, catches, handlers_around, learner_frame, raise_before_undoing,
     unawaited_activity_calls,
 )  # fmt: skip
 from workbook.timeline import ActivityRun
@@ -207,21 +207,6 @@ def _activity_bug(run: ActivityRun, lab) -> str:
     )
 
 
-def _catches_activity_error(handler: ast.ExceptHandler, module) -> bool:
-    """Does this except clause catch an ActivityError? Unknown names count as yes."""
-    if handler.type is None:
-        return True
-    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    for kind in kinds:
-        try:
-            value = eval(compile(ast.Expression(kind), "<except>", "eval"), vars(module))  # names only
-        except Exception:
-            return True
-        if isinstance(value, type) and issubclass(ActivityError, value):
-            return True
-    return False
-
-
 def _lead(step: str, outcome: Outcome) -> str:
     return f"no compensation ran after {step} failed, so the saga left {outcome.describe_orphans() or 'its work'} behind"
 
@@ -241,7 +226,7 @@ def _why_nothing_ran(step: str, outcome: Outcome, lab) -> str:
             "failure skips the except block. Move every step, the last ones too, inside the try."
         )
     if handlers:
-        catching = [h for h in handlers if _catches_activity_error(h, lab.modules.workflow)]
+        catching = [h for h in handlers if catches(h, vars(lab.modules.workflow), ActivityError)]
         if not catching:
             caught = ast.unparse(handlers[0].type)
             return (
