@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rich.console import Console
-from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState
+from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState, WorkflowTaskFailedCause
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
@@ -86,6 +86,15 @@ async def task_failure(handle: WorkflowHandle, source: str = "") -> str | None:
     return explain_workflow_error(*failure, source) if failure else None
 
 
+# Task failures that are the server's housekeeping, not the learner's code: a task that
+# tried to complete the workflow while a new event (an activity's result) had just
+# arrived is rejected and simply run again; so is a task whose worker cache was reset.
+_HOUSEKEEPING = {
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE,
+}
+
+
 async def _last_task_failure(handle: WorkflowHandle) -> tuple[str, str] | None:
     """(error type, message) of the workflow's failing workflow task, if it still fails:
     a task that completed since (a fixed worker took over) clears it."""
@@ -93,7 +102,9 @@ async def _last_task_failure(handle: WorkflowHandle) -> tuple[str, str] | None:
     failure = None
     for event in history.events:
         if event.HasField("workflow_task_failed_event_attributes"):
-            failure = event.workflow_task_failed_event_attributes.failure
+            attributes = event.workflow_task_failed_event_attributes
+            if attributes.cause not in _HOUSEKEEPING:
+                failure = attributes.failure
         elif event.HasField("workflow_task_completed_event_attributes"):
             failure = None
     if failure is None:

@@ -24,7 +24,7 @@ from workbook.checks import STEPS, CheckFailed, CodeError, Outcome, Suite, arrow
 from workbook.checks.saga import (
     BUSINESS_ERRORS, OUTAGES, _activity_bug, expect_undone, undo_meets_outage,
 )  # fmt: skip
-from workbook.source import catches, handlers_around, unawaited_activity_calls
+from workbook.source import call_lines, catches, handlers_around, unawaited_activity_calls
 from workbook.timeline import ActivityRun
 
 suite = Suite("05", "Critical versus auxiliary steps: nothing is undone after the pivot")
@@ -138,8 +138,10 @@ def expect_confirmed(outcome: Outcome, lab, down: tuple[str, ...] = ()) -> None:
             )
         if len(mine) > 1:
             raise CheckFailed(f"{name} ran {len(mine)} times; expected once (its retries are attempts of one run).")
-        if mine[0].outcome in ("running", "cancelled"):
-            lines = unawaited_activity_calls(lab.source)
+        # Not awaited: still running when the workflow ended, or, when it ended first,
+        # finished where the workflow never looked (a failure it cannot catch).
+        lines = sorted(set(unawaited_activity_calls(lab.source)) & set(call_lines(lab.source, name)))
+        if mine[0].outcome in ("running", "cancelled") or lines:
             where = f" (workflow.py line {', '.join(map(str, lines))})" if lines else ""
             raise CheckFailed(
                 f"{name} started, but the workflow ended before it finished{where}: `await` each auxiliary "
