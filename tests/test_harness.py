@@ -65,3 +65,14 @@ async def test_same_named_folders_run_in_turn_without_mixing(env, monkeypatch):
     assert beta.workflow.Greeter is not alpha.workflow.Greeter
     assert alpha_again.workflow is not alpha.workflow
     assert {m.shared.NAME for m in (alpha, beta, alpha_again)} == {"alpha", "beta"}
+
+
+def test_the_server_started_early_is_the_one_each_suite_declares():
+    """`workbook check` starts the server before the checks load, from the Suite(...)
+    line read as text: it must agree with the suite itself."""
+    from workbook.checks import load_suite
+    from workbook.loader import exercises, suite_needs
+
+    for folder in exercises():
+        suite = load_suite(folder.name[:2])
+        assert suite_needs(folder.name[:2]) == (suite.server if suite.uses_temporal else None), folder.name

@@ -108,12 +108,23 @@ def cmd_run(args) -> int:
 async def run_checks(folder: Path, number: str):
     """Run exercise ``number``'s checks against ``folder`` on the server its suite
     needs (time-skipping, or a local dev server)."""
-    from workbook.checks import load_suite, run_suite, server_for
+    import asyncio
+
+    from workbook.loader import suite_needs
+
+    starting = None
+    needs = suite_needs(number)
+    if needs:  # the server boots (in threads of its own) while the checks load
+        from workbook.server import start_local_dev_server, start_test_server
+
+        starting = asyncio.ensure_future(start_local_dev_server() if needs == "dev" else start_test_server())
+        await asyncio.sleep(0)
+    from workbook.checks import load_suite, run_suite
 
     suite = load_suite(number)
-    if not suite.uses_temporal:
+    if starting is None:
         return await run_suite(suite, folder, None)
-    env = await server_for(suite)
+    env = await starting
     try:
         return await run_suite(suite, folder, env)
     finally:

@@ -65,3 +65,19 @@ def loaded(folder: Path, modules: tuple[str, ...] = MODULE_ORDER) -> Iterator[Si
         for name in local_names:
             sys.modules.pop(name, None)
         sys.modules.update(saved)
+
+
+def suite_needs(exercise: str | int) -> str | None:
+    """The server exercise ``exercise``'s checks run on ("test", "dev"), or None for
+    checks without Temporal, read from its Suite(...) line without importing the checks
+    (so the server can start while they load). tests/test_harness.py holds it to
+    load_suite()."""
+    import ast
+
+    number = exercise_dir(exercise).name[:2]
+    tree = ast.parse((REPO_ROOT / "workbook" / "checks" / f"ex{number}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Suite":
+            options = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+            return options.get("server", "test") if options.get("uses_temporal", True) else None
+    raise LookupError(f"workbook/checks/ex{number}.py declares no Suite(...)")

@@ -176,6 +176,9 @@ class Lab:
                 "only what it was given."
             )
         config.update(
+            # Without a build id, Worker() hashes the bytecode of every loaded module
+            # (an eighth of a second); these workers are never versioned.
+            build_id=config.get("build_id") or "workbook-check",
             task_queue=task_queue,
             workflow_failure_exception_types=[Exception],
             interceptors=[*config.get("interceptors", []), FastRetries()],
@@ -386,8 +389,8 @@ async def _run_one_by_one(checks, modules, scratch: Path, first_failure: bool) -
 
 async def _run_side_by_side(checks, modules, client, scratch: Path, first_failure: bool) -> list[CheckResult]:
     """Temporal checks share one world and run concurrently: each books its own trips,
-    and its injected faults are scoped to them. The first runs alone, so that a bug in
-    the code is reported once and the others are honestly not run."""
+    and its injected faults are scoped to them. A bug in the code that the first check
+    meets is reported once: the other checks it stopped are marked not run."""
     os.environ[world.DB_ENV_VAR] = str(scratch / "world.db")
     world.reset()
 
@@ -405,12 +408,14 @@ async def _run_side_by_side(checks, modules, client, scratch: Path, first_failur
     except CheckFailed as failed:
         return [CheckResult(checks[0].name, checks[0].title, False, str(failed), cause=failed), *_not_run(checks[1:])]
     async with worker:
-        results = [await run(checks[0])]
-        if isinstance(results[0].cause, CodeError) or (first_failure and not results[0].passed):
-            return results + (_not_run(checks[1:]) if isinstance(results[0].cause, CodeError) else [])
-        results += await asyncio.gather(*(run(check) for check in checks[1:]))
+        results = list(await asyncio.gather(*(run(check) for check in checks)))
+    if isinstance(results[0].cause, CodeError):  # a bug in the code: one cause, one message
+        return results[:1] + [
+            _not_run([check])[0] if isinstance(result.cause, CodeError) else result
+            for check, result in zip(checks[1:], results[1:])
+        ]
     said: set[str] = set()
-    for result in results:  # one cause, one message
+    for result in results:
         if isinstance(result.cause, CodeError):
             if result.detail in said:
                 result.detail = "failed the same way: same cause as above."

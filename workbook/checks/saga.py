@@ -40,9 +40,10 @@ UNDO_OUTAGE = 3  # failed attempts in a row: more than a step's retry policy all
 RERAISE = "After compensating, re-raise the error (`raise`) so the workflow ends Failed."
 
 
-def undo_meets_outage(undo: str) -> None:
-    """Make ``undo`` fail a few times before it works, as real services do."""
-    world.inject(WORLD_OPERATION[undo], "fail", times=UNDO_OUTAGE)
+def undo_meets_outage(undo: str, scope: str | None = None) -> None:
+    """Make ``undo`` fail a few times before it works, as real services do (for the
+    trips of this check, or only for those whose key starts with ``scope``)."""
+    world.inject(WORLD_OPERATION[undo], "fail", times=UNDO_OUTAGE, scope=scope)
 
 
 def _times(n: int) -> str:
