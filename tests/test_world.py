@@ -370,3 +370,12 @@ def test_keys_lists_what_each_booking_was_made_under(world):
         ("flight", "t1:flight", "cancelled"), ("charge", "t1:payment", "charged"),
     ]  # fmt: skip
     assert len(world.keys()) == 3
+
+
+def test_a_slow_fault_says_how_long_each_call_takes(world):
+    world.inject("book_car", "slow", scope="T-1")
+    world.inject("book_car", "slow", scope="T-2", seconds=0.5, times=1)
+    assert world.slowness("book_car", "T-1", key="T-1:car") == world.SLOW_SECONDS
+    assert world.slowness("book_car", "T-2", key="T-2:car") == 0.5
+    assert world.slowness("book_car", "T-2", key="T-2:car") == 0.0  # times=1: the next call is quick
+    assert world.slowness("book_car", "T-3", key="T-3:car") == 0.0

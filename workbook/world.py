@@ -103,7 +103,7 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE TABLE IF NOT EXISTS faults (
     operation TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, remaining INTEGER,
     rate REAL, seed TEXT, message TEXT NOT NULL, calls INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (operation, scope));
+    seconds REAL, PRIMARY KEY (operation, scope));
 CREATE TABLE IF NOT EXISTS flags (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, trip_id TEXT NOT NULL, reason TEXT NOT NULL);
 """
@@ -163,9 +163,9 @@ def _connect() -> Iterator[sqlite3.Connection]:
     try:
         conn = _open(path)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(faults)")}
-        if columns and "scope" not in columns:  # a world file from before faults had scopes
+        if columns and {"scope", "seconds"} - columns:  # a world file from before faults had them
             conn.execute("DROP TABLE faults")
-        if fresh or "scope" not in columns:
+        if fresh or {"scope", "seconds"} - columns:
             _create(conn)
     except sqlite3.Error as err:
         raise WorldError(
@@ -233,13 +233,14 @@ def inject(
     seed: str | int | None = None,
     message: str | None = None,
     scope: str | None = None,
+    seconds: float = SLOW_SECONDS,
 ) -> None:
     """Make ``operation`` misbehave on purpose.
 
     kind="fail": the call raises ServiceUnavailable before doing anything.
     kind="lose_reply": the call does its work, commits, then raises ReplyLost.
     kind="refuse": the call raises Refused (a business error: retrying will not help).
-    kind="slow": the call is slow; see slowness().
+    kind="slow": the call takes ``seconds``; see slowness().
     times=N: only the next N calls misbehave (fail N times, then succeed);
     times=None: every call does. rate (with a seed): each call misbehaves with that
     probability, decided by the seed, so the same seed gives the same story.
@@ -255,9 +256,9 @@ def inject(
                "slow": "slow"}.get(kind, "service unavailable")  # fmt: skip
     with _transaction() as conn:
         conn.execute(
-            "INSERT OR REPLACE INTO faults VALUES (?,?,?,?,?,?,?,0)",
+            "INSERT OR REPLACE INTO faults VALUES (?,?,?,?,?,?,?,0,?)",
             (operation, FAULT_SCOPE.get() if scope is None else scope, kind, times, rate,
-             None if seed is None else str(seed), message or f"{operation}: {default} (injected)"),
+             None if seed is None else str(seed), message or f"{operation}: {default} (injected)", seconds),
         )  # fmt: skip
 
 
@@ -266,9 +267,11 @@ def clear_faults() -> None:
         conn.execute("DELETE FROM faults")
 
 
-def _fault(conn: sqlite3.Connection, operation: str, kind: str, key: str, trip_id: str | None = None) -> str | None:
+def _fault(
+    conn: sqlite3.Connection, operation: str, kind: str, key: str, trip_id: str | None = None, field: str = "message"
+):
     """Consume one firing of a fault of this kind for the call with ``key``, if one is
-    due (the most specific scope wins); return its message. A scope matches the start of
+    due (the most specific scope wins); return its message (or another ``field``). A scope matches the start of
     the key or of the call's trip id (for an undo, the trip of the booking its key finds),
     so a fault reaches a trip's calls whatever keys the learner's code makes."""
     if trip_id is None:
@@ -288,13 +291,13 @@ def _fault(conn: sqlite3.Connection, operation: str, kind: str, key: str, trip_i
     conn.execute("UPDATE faults SET calls = calls + 1 WHERE operation = ? AND scope = ?", where)
     if row["rate"] is not None:
         draw = random.Random(f"{row['seed']}|{operation}|{row['calls']}").random()
-        return row["message"] if draw < row["rate"] else None
+        return row[field] if draw < row["rate"] else None
     if row["remaining"] is None:
-        return row["message"]
+        return row[field]
     if row["remaining"] <= 0:
         return None
     conn.execute("UPDATE faults SET remaining = remaining - 1 WHERE operation = ? AND scope = ?", where)
-    return row["message"]
+    return row[field]
 
 
 class _Call:
@@ -584,13 +587,13 @@ def refund(*, key: str) -> bool:
 
 
 def slowness(operation: str, trip_id: str, *, key: str) -> float:
-    """How many seconds the call ``operation`` with ``key`` should take: SLOW_SECONDS
-    while a "slow" fault is injected for it, else 0. The caller waits that long (an
+    """How many seconds the call ``operation`` with ``key`` should take: the seconds of
+    the "slow" fault injected for it (SLOW_SECONDS unless told), else 0. The caller waits that long (an
     activity, heartbeating as it waits, so that a cancel reaches it)."""
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}; choose from {OPERATIONS}")
     with _transaction() as conn:
-        return SLOW_SECONDS if _fault(conn, operation, "slow", key, trip_id) else 0.0
+        return _fault(conn, operation, "slow", key, trip_id, field="seconds") or 0.0
 
 
 def flag_for_attention(trip_id: str, reason: str) -> None:
