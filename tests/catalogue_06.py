@@ -12,7 +12,8 @@ NAMED = '                raise ApplicationError(f"compensation failed: {reason};
 FLAG = "                await workflow.execute_activity(flag_for_attention, args=[trip, reason], **UNDO)\n"
 RERAISE = "            raise  # a cancel ends the workflow Canceled; a failed step ends it Failed\n"
 CATCH = "        except (Exception, asyncio.CancelledError):\n"
-SHIELDED = "            failed = await asyncio.shield(undo_all(trip, compensations))\n"
+SHIELDED = "            failed = await run_to_the_end(undo_all(trip, compensations))\n"
+WAIT_AGAIN = "        return await running  # the booking failed anyway: finish undoing, then report it\n"
 REFUND = '''    with business_errors_are_final():
         world.refund(key=key(trip, "payment"))'''
 
@@ -39,10 +40,19 @@ ANSWERS = [
     ], "expected Canceled"),
     wrong("06", "a refusal retried like an outage", "activities.py", [(REFUND, '''    world.refund(key=key(trip, "payment"))''')], "was retried without end for a refusal"),
     right("06", "except BaseException", "workflow.py", [(CATCH, "        except BaseException:\n")]),
-    right("06", "each undo shielded, not the loop", "workflow.py", [
+    wrong("06", "the undos not shielded: the cancel reaches them", "workflow.py", [
+        (SHIELDED, "            failed = await undo_all(trip, compensations)\n"),
+    ], "cancelled the undo itself"),
+    wrong("06", "asyncio.shield alone: the workflow ends while the undos run", "workflow.py", [
+        (SHIELDED, "            failed = await asyncio.shield(undo_all(trip, compensations))\n"),
+    ], "stops waiting as soon as the workflow is cancelled"),
+    wrong("06", "each undo shielded, not the loop", "workflow.py", [
         (SHIELDED, "            failed = await undo_all(trip, compensations)\n"),
         (TRY_EACH, TRY_EACH.replace("await workflow.execute_activity(undo, trip, **UNDO)",
                                     "await asyncio.shield(workflow.execute_activity(undo, trip, **UNDO))")),
+    ], "stops waiting as soon as the workflow is cancelled"),
+    right("06", "the cancel re-raised once the undos have finished", "workflow.py", [
+        (WAIT_AGAIN, "        await running\n        raise\n"),
     ]),
     # A cancel that lands while an activity runs reaches the workflow as ActivityError (its
     # cause a temporalio CancelledError), which `except Exception` does catch: see the report.

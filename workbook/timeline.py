@@ -50,6 +50,7 @@ class ActivityRun:
     stack: str = ""
     max_attempts: int = 0
     budget: float = 0.0  # its schedule_to_close_timeout in seconds (0: none given)
+    cancel_requested: bool = False  # the workflow asked for it to be cancelled
 
     @property
     def bounded(self) -> bool:
@@ -146,6 +147,9 @@ def timeline_from_events(workflow_id: str, events) -> Timeline:
         elif event.HasField("activity_task_started_event_attributes"):
             started = event.activity_task_started_event_attributes
             by_scheduled_id[started.scheduled_event_id].attempts = started.attempt
+        elif event.HasField("activity_task_cancel_requested_event_attributes"):
+            requested = event.activity_task_cancel_requested_event_attributes
+            by_scheduled_id[requested.scheduled_event_id].cancel_requested = True
         else:
             for attribute, outcome in _ACTIVITY_ENDINGS.items():
                 if event.HasField(attribute):

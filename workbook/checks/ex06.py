@@ -106,6 +106,35 @@ async def cancel_during_car(lab):
     expect(not held, f"{', '.join(r.id for r in held)} is still held after the cancel.")
 
 
+@suite.check("A cancel while the undos run does not stop them: every undo finishes before the workflow ends")
+async def cancel_while_compensating(lab):
+    # The customer cancels after confirm_trip failed, while cancel_hotel waits to retry an
+    # outage (a second at least, on this server): the cancel lands inside the compensations.
+    trip = lab.trip()
+    world.inject("confirm_trip", "refuse", message="confirm_trip: the trip can no longer be confirmed")
+    undo_meets_outage("cancel_hotel")
+    outcome = await lab.book(trip, cancel_during="cancel_hotel")
+    _bugs(outcome, lab)
+    hotel = [r for r in outcome.timeline.runs if r.name == "cancel_hotel"]
+    if hotel and (hotel[-1].outcome == "cancelled" or hotel[-1].cancel_requested):
+        raise CheckFailed(
+            "the customer's cancel reached cancel_hotel while it ran, and cancelled the undo itself: "
+            f"{outcome.describe_orphans() or 'the hotel'} stayed held. Shield the undos from the cancel "
+            "(asyncio.shield), so that they run to the end."
+        )
+    finished = {r.name for r in outcome.timeline.runs if r.compensation and r.outcome == "completed"}
+    unfinished = [name for name in ["refund_payment", *UNDOS_AFTER_CAR] if name not in finished]
+    if unfinished and outcome.status == "Canceled":
+        raise CheckFailed(
+            f"the cancel ended the workflow while the undos were still running: {arrow(unfinished)} never "
+            f"finished, and {outcome.describe_orphans() or 'the trip'} stayed held. `await asyncio.shield(...)` "
+            "stops waiting as soon as the workflow is cancelled: keep the undos in a task "
+            "(asyncio.ensure_future), and when the shielded await raises CancelledError, await that task again."
+        )
+    _undos(outcome, lab, ["refund_payment", *UNDOS_AFTER_CAR], "after confirm_trip failed and the customer cancelled")
+    expect_no_orphans(outcome)
+
+
 async def _refund_refused(lab) -> tuple[Outcome, str]:
     """A booking whose last step fails, with a bank that refuses the refund for good and a
     car desk briefly down when the car is returned. Returns the outcome and the message

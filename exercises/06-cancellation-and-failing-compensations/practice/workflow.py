@@ -61,11 +61,19 @@ class BookTripWorkflow:
         # an Exception, so `except Exception` would let it through and undo nothing.
         except Exception:
             workflow.logger.info("Booking stopped; running %d compensations", len(compensations))
-            # TODO Part B: run the undos (undo_all) shielded from the cancel (asyncio.shield).
-            # If any failed for good, flag the trip for a person (flag_for_attention), then
-            # raise an ApplicationError naming every failed undo. Else re-raise (`raise`).
+            # TODO Part B: run the undos to the end, even if a cancel lands meanwhile
+            # (run_to_the_end). If any failed for good, flag the trip for a person
+            # (flag_for_attention), then raise an ApplicationError naming every failed
+            # undo. Else re-raise (`raise`).
             await undo_all(trip, compensations)
             raise  # a cancel ends the workflow Canceled; a failed step ends it Failed
+
+
+async def run_to_the_end(undos):
+    """Await ``undos`` to the end, even if the customer cancels while they run."""
+    # TODO Part B: shield the undos from the cancel. asyncio.shield keeps the cancel from
+    # reaching them, but the shielded await itself stops at once: then wait for them again.
+    return await undos
 
 
 async def undo_all(trip: TripRequest, compensations: list) -> list[str]:

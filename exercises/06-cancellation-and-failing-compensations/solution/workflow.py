@@ -61,15 +61,27 @@ class BookTripWorkflow:
         # an Exception, so `except Exception` would let it through and undo nothing.
         except (Exception, asyncio.CancelledError):
             workflow.logger.info("Booking stopped; running %d compensations", len(compensations))
-            # TODO Part B: run the undos (undo_all) shielded from the cancel (asyncio.shield).
-            # If any failed for good, flag the trip for a person (flag_for_attention), then
-            # raise an ApplicationError naming every failed undo. Else re-raise (`raise`).
-            failed = await asyncio.shield(undo_all(trip, compensations))
+            # TODO Part B: run the undos to the end, even if a cancel lands meanwhile
+            # (run_to_the_end). If any failed for good, flag the trip for a person
+            # (flag_for_attention), then raise an ApplicationError naming every failed
+            # undo. Else re-raise (`raise`).
+            failed = await run_to_the_end(undo_all(trip, compensations))
             if failed:
                 reason = "; ".join(failed)
                 await workflow.execute_activity(flag_for_attention, args=[trip, reason], **UNDO)
                 raise ApplicationError(f"compensation failed: {reason}; the trip needs a person")
             raise  # a cancel ends the workflow Canceled; a failed step ends it Failed
+
+
+async def run_to_the_end(undos):
+    """Await ``undos`` to the end, even if the customer cancels while they run."""
+    # TODO Part B: shield the undos from the cancel. asyncio.shield keeps the cancel from
+    # reaching them, but the shielded await itself stops at once: then wait for them again.
+    running = asyncio.ensure_future(undos)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        return await running  # the booking failed anyway: finish undoing, then report it
 
 
 async def undo_all(trip: TripRequest, compensations: list) -> list[str]:
