@@ -85,10 +85,12 @@ class Timeline:
 
     def _rows(self):
         for number, run in enumerate(self.runs, 1):
-            mark = {"completed": "✓", "failed": "✗", "running": "…"}.get(run.outcome, "!")
+            # The workflow asked it to stop and went on (a cancel): not still running.
+            outcome = "cancel requested" if run.outcome == "running" and run.cancel_requested else run.outcome
+            mark = {"completed": "✓", "failed": "✗", "running": "…"}.get(outcome, "!")
             name = f"↩ {run.name}" if run.compensation else run.name
             tries = f"{run.attempts} attempts" if run.attempts > 1 else ""
-            yield number, name, f"{mark} {run.outcome}", tries, run.error
+            yield number, name, f"{mark} {outcome}", tries, run.error
 
     def __rich__(self):
         from rich.table import Table
