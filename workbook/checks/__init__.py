@@ -120,6 +120,12 @@ class Suite:
 
         return register
 
+    def reuse(self, other: "Suite", *names: str) -> None:
+        """Run checks of ``other`` (by name, in this order) as this suite's own: a later
+        exercise that must still pass an earlier one's scenarios (08: 03's and 06's)."""
+        by_name = {check.name: check for check in other.checks}
+        self.checks += [by_name[name] for name in names]
+
 
 def load_suite(exercise: str | int) -> Suite:
     number = exercise_dir(exercise).name[:2]
