@@ -164,6 +164,9 @@ KEY_WITHOUT_TRIP = Edit("activities.py", 'return f"{trip.trip_id}:{step}:{uuid.u
 # Exercise 06's switches: the customer cancels during the car; the bank refuses the refund.
 CANCEL_CAR = Edit("shared.py", "CANCEL_DURING_CAR = False", "CANCEL_DURING_CAR = True")
 REFUND_REFUSED = Edit("shared.py", "REFUND_REFUSED = False", "REFUND_REFUSED = True")
+# Exercise 07's switch, and its classic mistake: gather without return_exceptions.
+HOTEL_FAILS = Edit("shared.py", "HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = True")
+GATHER_RAISES = Edit("workflow.py", "book_car)),\n                return_exceptions=True,\n", "book_car)),\n")
 AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
 
 RECIPES = (
@@ -286,6 +289,24 @@ RECIPES = (
         REFUND_REFUSED,
         Run("python starter.py", "06-refund-refused", exit=1),
         Run("python -m workbook audit --json", "06-audit-json", exit=0),
+    )),
+    Recipe("07-check", "07", (
+        Run("python -m workbook check 07", exit=1, says=("the bookings were started one after another",)),
+        Solve(),
+        GATHER_RAISES,
+        Run("python -m workbook check 07", exit=1, says=(
+            "book_car was still running when you compensated, and its car stayed held",
+        )),
+        GATHER_RAISES.back,
+        Run("python -m workbook check 07", "07-check", keep=last_paragraph, exit=0),
+    )),
+    Recipe("07", "07", (
+        Solve(),
+        Worker(),
+        # The three desks answer in any order, so the reservation ids do too: no sample.
+        Run("python starter.py", exit=0, says=("Trip booked", "Audit: zero orphans.")),
+        HOTEL_FAILS,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "07-hotel-fails", exit=1),
     )),
 )  # fmt: skip
 
