@@ -27,6 +27,7 @@ SWITCHES = {
     "04": ("LOST_HOTEL_REPLIES = 0", "LOST_HOTEL_REPLIES = 2"),
     "05": ("EMAIL_SERVICE_DOWN = False", "EMAIL_SERVICE_DOWN = True"),
     "06": ("CANCEL_DURING_CAR = False", "CANCEL_DURING_CAR = True"),
+    "07": ("HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = True"),
 }
 
 
@@ -112,6 +113,7 @@ MALFORMED = [
     ("04", "LOST_HOTEL_REPLIES = 0", 'LOST_HOTEL_REPLIES = "2"', "in shared.py, LOST_HOTEL_REPLIES should be a whole number"),
     ("05", "EMAIL_SERVICE_DOWN = False", 'EMAIL_SERVICE_DOWN = "yes"', "in shared.py, EMAIL_SERVICE_DOWN should be True or False"),
     ("06", "REFUND_REFUSED = False", 'REFUND_REFUSED = "yes"', "in shared.py, REFUND_REFUSED should be True or False"),
+    ("07", "HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = 1", "in shared.py, HOTEL_FAILS_WHILE_CAR_BOOKS should be True or False"),
 ]  # fmt: skip
 
 
@@ -229,3 +231,26 @@ async def test_06_a_refused_refund_lets_the_other_undos_run_and_is_flagged(tmp_p
     assert report.clean and [o.kind for o in report.flagged] == ["charge"]
     assert {r.status for r in world.reservations("trip-06")} == {"cancelled"}
     assert "trip-06" in world.flags()
+
+
+async def test_07_bookings_start_together_and_the_car_in_flight_is_undone_after_it_settles(tmp_path, student_env, dev_server, world):
+    code, output = run_as_student(copy_of_solution("07", tmp_path / "a", flipped=False), student_env)
+    handle = dev_server.client.get_workflow_handle("trip-07")
+    timeline = await fetch_timeline(dev_server.client, "trip-07")
+    assert code == 0, output
+    assert timeline.status == "Completed" and sorted(timeline.activities) == sorted(STEPS)
+    scheduled = [e.activity_task_scheduled_event_attributes for e in (await handle.fetch_history()).events
+                 if e.HasField("activity_task_scheduled_event_attributes")]  # fmt: skip
+    bookings = [a for a in scheduled if a.activity_type.name in STEPS[:3]]
+    assert len({a.workflow_task_completed_event_id for a in bookings}) == 1  # one workflow task
+    assert world.is_confirmed("trip-07") and audit().clean
+
+    code, output = run_as_student(copy_of_solution("07", tmp_path / "b", flipped=True), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-07")
+    assert code == 1, output
+    runs = {r.name: r for r in timeline.runs}
+    assert timeline.status == "Failed" and runs["book_hotel"].outcome == "failed"
+    assert runs["book_car"].outcome == "completed"  # the car was still in flight when the hotel failed...
+    assert runs["book_hotel"].closed_event < runs["book_car"].closed_event < runs["cancel_car"].scheduled_event
+    assert sorted(timeline.compensations) == ["cancel_car", "cancel_flight", "cancel_hotel"]
+    assert audit().clean and {r.status for r in world.reservations("trip-07")} == {"cancelled"}  # ...and was undone
