@@ -147,7 +147,9 @@ def call_lines(source: str, activity: str) -> list[int]:
 
 def handlers_around(source: str, activity: str) -> list[ast.ExceptHandler] | None:
     """The except clauses that guard the call of ``activity``: None when no call names
-    it, [] when a call is outside every ``try``."""
+    it, or when a `with` block around it comes first (a context manager such as 08's
+    `async with Saga(...)` handles the failure, not an except clause); [] when a call is
+    outside every ``try``."""
     tree = parse(source)
     if tree is None:
         return None
@@ -159,6 +161,8 @@ def handlers_around(source: str, activity: str) -> list[ast.ExceptHandler] | Non
     node = calls[0]
     while id(node) in parents:
         parent = parents[id(node)]
+        if isinstance(parent, (ast.With, ast.AsyncWith)) and not handlers:
+            return None
         if isinstance(parent, ast.Try) and any(node is stmt for stmt in parent.body):
             handlers += parent.handlers
         node = parent
