@@ -167,6 +167,8 @@ REFUND_REFUSED = Edit("shared.py", "REFUND_REFUSED = False", "REFUND_REFUSED = T
 # Exercise 07's switch, and its classic mistake: gather without return_exceptions.
 HOTEL_FAILS = Edit("shared.py", "HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = True")
 GATHER_RAISES = Edit("workflow.py", "book_car)),\n                return_exceptions=True,\n", "book_car)),\n")
+# Exercise 08's switch: the customer cancels while the saga is taking the car back.
+CANCEL_UNDOING = Edit("shared.py", "CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = True")
 AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
 
 RECIPES = (
@@ -307,6 +309,20 @@ RECIPES = (
         Run("python starter.py", exit=0, says=("Trip booked", "Audit: zero orphans.")),
         HOTEL_FAILS,  # the starter reads shared.py; the worker needs no restart
         Run("python starter.py", "07-hotel-fails", exit=1),
+    )),
+    Recipe("08-check", "08", (
+        Run("python -m workbook check 08", exit=1, says=("a TODO is still waiting for you",)),
+        Solve(("saga.py",)),
+        Run("python -m workbook check 08", "08-check-helper", keep=last_paragraph, exit=1),
+        Solve(),
+        Run("python -m workbook check 08", "08-check", keep=last_paragraph, exit=0),
+    )),
+    Recipe("08", "08", (
+        Solve(),
+        Worker(),
+        Run("python starter.py", exit=0, says=("Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001",)),
+        CANCEL_UNDOING,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "08-cancelled-while-undoing", exit=1),
     )),
 )  # fmt: skip
 
