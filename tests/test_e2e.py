@@ -28,6 +28,7 @@ SWITCHES = {
     "05": ("EMAIL_SERVICE_DOWN = False", "EMAIL_SERVICE_DOWN = True"),
     "06": ("CANCEL_DURING_CAR = False", "CANCEL_DURING_CAR = True"),
     "07": ("HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = True"),
+    "08": ("CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = True"),
 }
 
 
@@ -114,6 +115,7 @@ MALFORMED = [
     ("05", "EMAIL_SERVICE_DOWN = False", 'EMAIL_SERVICE_DOWN = "yes"', "in shared.py, EMAIL_SERVICE_DOWN should be True or False"),
     ("06", "REFUND_REFUSED = False", 'REFUND_REFUSED = "yes"', "in shared.py, REFUND_REFUSED should be True or False"),
     ("07", "HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = 1", "in shared.py, HOTEL_FAILS_WHILE_CAR_BOOKS should be True or False"),
+    ("08", "CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = 1", "in shared.py, CANCEL_WHILE_UNDOING should be True or False"),
 ]  # fmt: skip
 
 
@@ -254,3 +256,24 @@ async def test_07_bookings_start_together_and_the_car_in_flight_is_undone_after_
     assert runs["book_hotel"].closed_event < runs["book_car"].closed_event < runs["cancel_car"].scheduled_event
     assert sorted(timeline.compensations) == ["cancel_car", "cancel_flight", "cancel_hotel"]
     assert audit().clean and {r.status for r in world.reservations("trip-07")} == {"cancelled"}  # ...and was undone
+
+
+async def test_08_a_cancel_while_undoing_lets_every_undo_finish_and_ends_canceled(tmp_path, student_env, dev_server, world):
+    code, output = run_as_student(copy_of_solution("08", tmp_path / "a", flipped=False), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-08")
+    assert code == 0, output
+    assert timeline.status == "Completed" and timeline.activities == STEPS
+
+    code, output = run_as_student(copy_of_solution("08", tmp_path / "b", flipped=True), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-08")
+    assert code == 1, output
+    # The cancel arrived while cancel_car ran (the starter sends it then): it reached no undo,
+    # every undo finished, newest first, and only then did the workflow end Canceled.
+    car = next(r for r in timeline.runs if r.name == "cancel_car")
+    history = await dev_server.client.get_workflow_handle("trip-08").fetch_history()
+    [cancel] = [e.event_id for e in history.events if e.HasField("workflow_execution_cancel_requested_event_attributes")]
+    assert car.scheduled_event < cancel < car.closed_event and not car.cancel_requested
+    assert timeline.status == "Canceled" and timeline.compensations == ["refund_payment", *UNDOS_AFTER_CAR]
+    assert all(r.outcome == "completed" for r in timeline.runs if r.compensation)
+    assert audit().clean and {r.status for r in world.reservations("trip-08")} == {"cancelled"}
+    assert [p.status for p in world.payments("trip-08")] == ["refunded"]
