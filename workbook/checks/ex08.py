@@ -9,6 +9,13 @@ the SagaCompensationError the workflow caught (its message and its list of failu
 
 Then the trip workflow, booked through the helper, must pass exercise 03's and 06's
 scenarios: those checks are registered here as they are (Suite.reuse).
+
+They run on the time-skipping test server, which keeps `workbook check 08` near two
+seconds: on a dev server every retry of 03's outages waits a second at least. Their
+cancels land while an activity runs (or the workflow waits on a condition), which the
+test server handles as the dev server does: the verdicts on the catalogue's shielding
+mistakes were compared on both, and tests/test_e2e.py cancels a trip while it is being
+undone on a dev server.
 """
 
 from __future__ import annotations
