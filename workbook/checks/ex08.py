@@ -30,12 +30,12 @@ from temporalio.client import WorkflowFailureError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from workbook.checks import CheckFailed, CodeError, Suite, arrow, expect
+from workbook.checks import CheckFailed, CodeError, Suite, _code_error, arrow, expect
 from workbook.checks import ex03, ex06
 from workbook.checks.ex08_workflows import ACTIVITIES, CANCEL_SENT, REFUSAL, Probe, SagaProbe, Seen
 from workbook.explain import explain_workflow_error
 from workbook.source import learner_frame
-from workbook.timeline import ActivityRun, timeline_from_events
+from workbook.timeline import ActivityRun, root_cause, timeline_from_events
 
 suite = Suite("08", "A reusable Saga helper: add, compensate, options, and async with")
 
@@ -106,6 +106,7 @@ async def probe(lab, what: Probe, cancel_during: str = "") -> Probed:
         kind, message, stack = bug
         where = learner_frame(stack, lab.modules.folder)
         source = (lab.modules.folder / "saga.py").read_text() if (lab.modules.folder / "saga.py").exists() else ""
+        # The code the probe runs is saga.py: where the explanation names workflow.py, it means saga.py.
         raise CodeError(explain_workflow_error(kind, message, source, where).replace("workflow.py", "saga.py"))
     for run in probed.runs:
         if run.error_type == "NotFoundError" or "not registered" in run.error:
@@ -120,20 +121,8 @@ async def probe(lab, what: Probe, cancel_during: str = "") -> Probed:
 def _failure(failure: WorkflowFailureError) -> tuple[str, str, tuple[str, str, str] | None]:
     """The message a probe workflow failed with, its root cause's, and (type, message,
     stack) when that is a bug in the learner's code rather than the failure of an activity."""
-    chain, cause = [], failure.cause
-    while cause is not None:
-        chain.append(cause)
-        cause = cause.__cause__
-    message = getattr(chain[0], "message", "") if chain else str(failure)
-    root = getattr(chain[-1], "message", "") if chain else message
-    for error in chain:
-        failure_proto = getattr(error, "failure", None)
-        kind = getattr(error, "type", None) or ""
-        if kind and kind not in ("NoAvailability", "Refused", "SagaCompensationError") and failure_proto is not None:
-            if not failure_proto.HasField("activity_failure_info") and kind != "CancelledError":
-                if kind == "NotImplementedError" or not any(type(c).__name__ == "ActivityError" for c in chain):
-                    return message, root, (kind, error.message, failure_proto.stack_trace)
-    return message, root, None
+    message = getattr(failure.cause, "message", "") or str(failure.cause or failure)
+    return message, root_cause(failure), _code_error(failure)
 
 
 async def _cancel(handle, activity: str) -> None:
