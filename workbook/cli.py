@@ -112,19 +112,17 @@ async def run_checks(folder: Path, number: str):
 
     from workbook.loader import suite_needs
 
-    starting = None
-    needs = suite_needs(number)
-    if needs:  # the server boots (in threads of its own) while the checks load
-        from workbook.server import start_local_dev_server, start_test_server
+    from workbook.server import start_server
 
-        starting = asyncio.ensure_future(start_local_dev_server() if needs == "dev" else start_test_server())
-        await asyncio.sleep(0)
+    # The server boots (in threads of its own) while the checks load.
+    starting = asyncio.ensure_future(start_server(suite_needs(number)))
+    await asyncio.sleep(0)
     from workbook.checks import load_suite, run_suite
 
     suite = load_suite(number)
-    if starting is None:
-        return await run_suite(suite, folder, None)
     env = await starting
+    if env is None:
+        return await run_suite(suite, folder, None)
     try:
         return await run_suite(suite, folder, env)
     finally:

@@ -97,6 +97,14 @@ async def connect(timeout: float = CONNECT_TIMEOUT, **overrides) -> Client:
         raise ServerUnreachable(unreachable_message(address)) from err
 
 
+async def start_server(kind: str | None):
+    """A fresh server of ``kind`` ("test": the time-skipping test server, "dev": a local
+    dev server), or None for no kind; shut it down after."""
+    if kind is None:
+        return None
+    return await (start_local_dev_server() if kind == "dev" else start_test_server())
+
+
 async def start_test_server():
     """The time-skipping test server, in-process: for checks (timers and retries skip)."""
     from temporalio.testing import WorkflowEnvironment

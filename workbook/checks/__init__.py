@@ -270,11 +270,9 @@ async def _cancel_during(handle, activity: str) -> None:
 
 async def server_for(suite: Suite):
     """A fresh server of the kind ``suite`` needs (shut it down after), or None."""
-    from workbook.server import start_local_dev_server, start_test_server
+    from workbook.server import start_server
 
-    if not suite.uses_temporal:
-        return None
-    return await (start_local_dev_server() if suite.server == "dev" else start_test_server())
+    return await start_server(suite.server if suite.uses_temporal else None)
 
 
 @dataclass
