@@ -268,8 +268,13 @@ def judged_tree(root: Path) -> Iterator[tuple[Path, str]]:
         words += " (uncommitted changes in exercises/ are not part of this verdict)"
     with tempfile.TemporaryDirectory(prefix="workbook-verify-") as scratch:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            try:
-                tar.extractall(scratch, filter="data")
-            except TypeError:  # Python before 3.11.4: no extraction filters
-                tar.extractall(scratch)
+            untar(tar, scratch)
         yield Path(scratch), words
+
+
+def untar(tar: tarfile.TarFile, target) -> None:
+    """Extract ``tar`` into ``target``, with the safe "data" filter where Python has it."""
+    try:
+        tar.extractall(target, filter="data")
+    except TypeError:  # Python before 3.11.4: no extraction filters
+        tar.extractall(target)
