@@ -1,0 +1,296 @@
+"""Checks for exercise 10: testing your saga. The check is mutation testing.
+
+Your tests (test_saga.py) run first against the correct saga (workflow.py as shipped):
+they must all pass. Then they run against each broken saga of ex10_mutants.py: each one
+must make at least one of your tests fail. A saga that no test notices is named, with
+the test that would catch it.
+
+How it runs, and why:
+* In this process, with pytest.main(), once per saga: no interpreter to start per run.
+  Each run gets a scratch folder holding your folder's files with that saga as
+  workflow.py, first on sys.path, and the modules of the last run are forgotten, so
+  `from workflow import BookTripWorkflow` (in your test, and in the workflow sandbox,
+  which re-imports it by name) reads that saga.
+* On a thread of its own: pytest-asyncio runs your async tests on an event loop of its
+  own, which cannot run inside the checker's. A run that does not finish within
+  RUN_TIMEOUT is left behind (a daemon thread) and named; nothing else waits for it.
+* On the checker's time-skipping test server, shared: workbook.testing's
+  start_time_skipping() connects to it (WORKBOOK_TEST_SERVER) instead of starting one
+  per test, and bounds every workflow your tests start (an execution timeout in
+  skipped time), so a saga that retries an undo forever ends.
+* Against a broken saga, pytest stops at the first failing test (-x): one is enough.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import io
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbook.checks import CheckFailed, CodeError, Suite
+from workbook.checks.ex10_mutants import MUTANTS, Mutant
+from workbook.testing import SHARED_SERVER
+
+suite = Suite(exercise="10", title="Testing your saga", server="test")
+
+TEST_FILE = "test_saga.py"
+NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+RUN_TIMEOUT = 30.0  # real seconds for one run of your tests; a healthy run takes under one
+# Modules a run imports from its scratch folder: forgotten before the next run.
+LOCAL_MODULES = {"shared", "activities", "workflow", "worker", "starter", "conftest", "test_saga"}
+# pytest as the check runs it: only the plugins it needs (no xdist, nbval or timeout from
+# the repository's configuration), async tests on pytest-asyncio, output kept in memory.
+PYTEST_INI = """[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+asyncio_default_test_loop_scope = function
+"""
+# Each builtin plugin left out saves a few milliseconds per run (unraisableexception's
+# forced garbage collections the most), and a check runs pytest ten times.
+UNUSED = "cacheprovider logging unraisableexception threadexception junitxml doctest pastebin stepwise faulthandler"
+PYTEST_ARGS = ["-q", "-p", "pytest_asyncio.plugin", "--capture=sys", *(f"-pno:{name}" for name in UNUSED.split())]
+
+
+@dataclass
+class Run:
+    """What one run of the student's tests saw."""
+
+    collected: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (test, what it said)
+    errors: list[str] = field(default_factory=list)  # collection errors (an import, a syntax error)
+    hung: str = ""  # the test that was still running when the run timed out
+    done: bool = False
+
+
+class _Recorder:
+    """A pytest plugin: which tests were collected, which failed and why."""
+
+    def __init__(self, run: Run, killers: dict[str, int]) -> None:
+        self.run = run
+        self.killers = killers
+
+    def pytest_collection_modifyitems(self, items):
+        # The tests that caught earlier broken sagas first: with -x, one failure ends a run.
+        items.sort(key=lambda item: -self.killers.get(item.name, 0))
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.run.errors.append(_short(report.longreprtext))
+
+    def pytest_collection_finish(self, session):
+        self.run.collected = len(session.items)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.run.hung = nodeid.split("::")[-1]
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed:
+            test = report.nodeid.split("::")[-1]
+            self.run.failed.append((test, _said(report)))
+            self.killers[test] = self.killers.get(test, 0) + 1
+
+
+def _said(report) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    where = f" ({Path(crash.path).name}:{crash.lineno})" if crash is not None else ""
+    message = crash.message if crash is not None else str(report.longrepr)
+    if report.when != "call":
+        message = f"in its {report.when}: {message}"
+    return _short(message) + where
+
+
+def _short(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _run_pytest(folder: Path, workflow_source: str, target: str, stop_at_first: bool, run: Run, killers: dict) -> None:
+    """One run of the tests in ``folder`` with ``workflow_source`` as workflow.py (thread)."""
+    import pytest
+
+    scratch = Path(tempfile.mkdtemp(prefix="workbook-ex10-"))
+    saved_modules = {name: sys.modules.pop(name) for name in LOCAL_MODULES if name in sys.modules}
+    saved_env = {name: os.environ.get(name) for name in (SHARED_SERVER, NO_AUTOLOAD)}
+    saved_streams = sys.stdout, sys.stderr
+    try:
+        for path in folder.glob("*.py"):
+            shutil.copy(path, scratch / path.name)
+        (scratch / "workflow.py").write_text(workflow_source)
+        (scratch / "pytest.ini").write_text(PYTEST_INI)
+        sys.path.insert(0, str(scratch))
+        os.environ[SHARED_SERVER] = target
+        os.environ[NO_AUTOLOAD] = "1"  # no xdist, nbval or timeout: the plugins named in PYTEST_ARGS only
+        sys.stdout = sys.stderr = io.StringIO()  # pytest's report: the check says what matters
+        args = [str(scratch / TEST_FILE), "--rootdir", str(scratch), "-c", str(scratch / "pytest.ini"), *PYTEST_ARGS]
+        status = pytest.main(args + (["-x"] if stop_at_first else []), plugins=[_Recorder(run, killers)])
+        if status in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) and not run.errors:
+            run.errors.append(f"pytest could not run it (exit status {int(status)})")
+        run.hung, run.done = "", True
+    finally:
+        sys.stdout, sys.stderr = saved_streams
+        if str(scratch) in sys.path:
+            sys.path.remove(str(scratch))
+        sys.path_importer_cache.pop(str(scratch), None)
+        for name in LOCAL_MODULES:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved_modules)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def _run(folder: Path, source: str, target: str, stop_at_first: bool, killers: dict) -> Run:
+    """Run the tests on a daemon thread; give up on them after RUN_TIMEOUT."""
+    run = Run()
+    loop = asyncio.get_running_loop()
+    finished = loop.create_future()
+
+    def work() -> None:
+        try:
+            _run_pytest(folder, source, target, stop_at_first, run, killers)
+        except BaseException as err:  # a test that exits the interpreter, say
+            run.errors.append(f"{type(err).__name__}: {err}")
+        finally:
+            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(None))
+
+    threading.Thread(target=work, name="workbook-ex10-tests", daemon=True).start()
+    try:
+        await asyncio.wait_for(asyncio.shield(finished), RUN_TIMEOUT)
+    except asyncio.TimeoutError:
+        pass
+    return run
+
+
+@dataclass
+class Verdicts:
+    correct: Run
+    survived: list[Mutant]
+    caught: int
+    problem: str = ""  # why the mutants were not run
+
+
+async def _verdicts(lab) -> Verdicts:
+    """Every run, once per check session: both checks read the same result."""
+    cached = getattr(lab.modules, "_ex10_verdicts", None)
+    if cached is None:
+        cached = lab.modules._ex10_verdicts = asyncio.ensure_future(_judge(lab))
+    return await asyncio.shield(cached)
+
+
+async def _judge(lab) -> Verdicts:
+    folder = Path(lab.modules.folder)
+    if not (folder / TEST_FILE).exists():
+        raise CodeError(f"there is no {TEST_FILE} in {folder.name}/: write your tests there (see the README, Part A).")
+    source = (folder / "workflow.py").read_text()
+    target = lab.client.service_client.config.target_host
+    killers: dict[str, int] = {}  # test name: the broken sagas it caught
+    correct = await _run(folder, source, target, False, killers)
+    problem = _problem_with(correct)
+    if problem:
+        return Verdicts(correct, [], 0, problem)
+    survived = []
+    for mutant in MUTANTS:
+        try:
+            broken = mutant.apply(source)
+        except LookupError:
+            raise CodeError(
+                "workflow.py is not the one shipped with the exercise, so the broken sagas cannot "
+                "be made from it: this exercise tests the saga, it does not change it. Put it back "
+                "from solution/workflow.py."
+            )
+        run = await _run(folder, broken, target, True, killers)
+        if not run.done:
+            return Verdicts(correct, [], 0, _hang(run, f"against the broken saga '{mutant.name}'"))
+        if not run.failed and not run.errors:
+            survived.append(mutant)
+    return Verdicts(correct, survived, len(MUTANTS) - len(survived))
+
+
+def _problem_with(run: Run) -> str:
+    if not run.done:
+        return _hang(run, "against the correct saga")
+    if run.errors:
+        return f"{TEST_FILE} does not load: {run.errors[0]}"
+    if not run.collected:
+        return (
+            f"{TEST_FILE} has no tests: pytest runs the functions whose names start with test_ "
+            "(e.g. `async def test_trip_is_booked(env):`)."
+        )
+    if run.failed:
+        test, said = run.failed[0]
+        more = f" ({len(run.failed) - 1} more fail too)" if len(run.failed) > 1 else ""
+        return (
+            f"{test} fails against the correct saga (workflow.py as shipped): {said}{more}. A test "
+            "must pass when the saga is right: check what it expects."
+        )
+    return ""
+
+
+def _hang(run: Run, against: str) -> str:
+    which = f"{run.hung} " if run.hung else "your tests "
+    return (
+        f"{which}did not finish within {RUN_TIMEOUT:.0f} seconds {against}: is it waiting for "
+        "something that never happens (a result of a workflow no worker runs, a mock that never "
+        "returns)? Start each workflow inside `async with Worker(...)` on the task queue it uses."
+    )
+
+
+def asserts_nothing(source: str) -> bool:
+    """No assert statement and no pytest.raises anywhere in the test file."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            return False
+        if isinstance(node, ast.Attribute) and node.attr == "raises":
+            return False
+    return True
+
+
+@suite.check("Your tests pass against the correct saga")
+async def tests_pass_against_the_correct_saga(lab):
+    verdicts = await _verdicts(lab)
+    if verdicts.problem:  # stops the next check too: it needs tests that pass
+        raise CodeError(verdicts.problem)
+
+
+@suite.check("Your tests catch every broken saga")
+async def tests_catch_every_broken_saga(lab):
+    verdicts = await _verdicts(lab)
+    if verdicts.problem:
+        raise CodeError(verdicts.problem)  # shown once, by the check above
+    total = len(MUTANTS)
+    if not verdicts.survived:
+        return
+    if verdicts.caught == 0:
+        source = (Path(lab.modules.folder) / TEST_FILE).read_text()
+        if asserts_nothing(source):
+            raise CheckFailed(
+                f"your tests assert nothing: they caught 0 of {total} broken sagas. A test proves "
+                "something only when it can fail: assert on the calls your mocks recorded and on "
+                "how the workflow ended. Start with a test that fails the payment and asserts the "
+                "undo order (refund_payment, cancel_car, cancel_hotel, cancel_flight)."
+            )
+        raise CheckFailed(
+            f"your tests pass against every broken saga: they caught 0 of {total}. They run the "
+            "workflow but assert nothing a broken saga changes. They missed: " + _missed(verdicts.survived)
+        )
+    raise CheckFailed(
+        f"your tests caught {verdicts.caught} of {total} broken sagas; they missed: " + _missed(verdicts.survived)
+    )
+
+
+def _missed(mutants: list[Mutant]) -> str:
+    return "; ".join(f"{m.name} ({m.advice})" for m in mutants) + "."

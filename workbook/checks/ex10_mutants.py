@@ -1,0 +1,120 @@
+"""The broken sagas that exercise 10's check runs your tests against (mutation testing).
+
+Each one is the correct workflow.py (exercise 03's saga plus 05's pivot and auxiliary
+steps) with one realistic mistake, written as text edits of its source, the way a
+student would get it wrong: (text, replacement) pairs, like tests/catalogue.py's. A good
+test suite fails against every one of them; the advice says which test would.
+
+tests/test_ex10_mutants.py proves the library sound: every edit applies, every mutant
+still imports, and the solution's tests catch each one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str  # what is broken, as the report names it
+    advice: str  # the test that would catch it
+    edits: tuple[tuple[str, str], ...]
+
+    def apply(self, source: str) -> str:
+        for old, new in self.edits:
+            if old not in source:
+                raise LookupError(f"the broken saga {self.name!r} cannot be made: {old.strip()!r} is not in workflow.py")
+            source = source.replace(old, new, 1)
+        return source
+
+
+UNDO_LOOP = """            for undo in reversed(compensations):
+                await workflow.execute_activity(undo, trip, **UNDO)
+"""
+RAISE = "            raise  # the trip was not booked: the workflow ends Failed\n"
+PAYMENT = "            payment = await workflow.execute_activity(charge_payment, trip, **STEP)\n"
+EMAIL_STEP = "await workflow.execute_activity(send_confirmation_email, trip, **AUX)"
+EMAIL_BLOCK = f"""        try:
+            {EMAIL_STEP}
+        except Exception:
+            itinerary.notices.append("confirmation email not sent: send it by hand")
+"""
+CONFIRM = "            await workflow.execute_activity(confirm_trip, trip, **STEP)\n"
+
+
+def _register_after(step: str, undo: str) -> tuple[tuple[str, str], ...]:
+    call = f"            {step} = await workflow.execute_activity(book_{step}, trip, **STEP)\n"
+    return ((f"            compensations.append({undo})\n{call}", f"{call}            compensations.append({undo})\n"),)
+
+
+MUTANTS = [
+    Mutant(
+        "compensations in forward order",
+        "write a test that fails the payment and asserts the undo order: refund_payment, cancel_car, cancel_hotel, cancel_flight",
+        (("for undo in reversed(compensations):", "for undo in compensations:"),),
+    ),
+    Mutant(
+        "a missing undo (the car is never cancelled)",
+        "write a test that fails the payment and asserts that every booking is undone: the exact list of calls, not just some of them",
+        (("            compensations.append(cancel_car)\n", ""),),
+    ),
+    Mutant(
+        "no re-raise (the undos run, then the workflow completes)",
+        "assert that a trip that could not be booked fails the workflow: `with pytest.raises(WorkflowFailureError):` around the result",
+        ((RAISE, "            return None  # the mutant: compensated, but reported as a success\n"),),
+    ),
+    Mutant(
+        "undos registered after their steps",
+        "write a test that fails the payment and asserts that refund_payment runs too: a step that fails may still have done its work, so its undo is registered before it",
+        _register_after("flight", "cancel_flight") + _register_after("hotel", "cancel_hotel")
+        + _register_after("car", "cancel_car")
+        + ((f"            compensations.append(refund_payment)\n{PAYMENT}", f"{PAYMENT}            compensations.append(refund_payment)\n"),),
+    ),
+    Mutant(
+        "the error swallowed (a declined card is ignored and the trip confirmed)",
+        "write a test that fails the payment and asserts that confirm_trip is never called and the workflow fails",
+        ((PAYMENT, """            try:
+                payment = await workflow.execute_activity(charge_payment, trip, **STEP)
+            except Exception:  # the mutant: the failure is logged and forgotten
+                workflow.logger.warning("payment failed")
+                payment = ""
+"""),),
+    ),
+    Mutant(
+        "an auxiliary step compensated (an email that fails undoes the trip)",
+        "write a test that makes send_confirmation_email fail and asserts that nothing is undone and the workflow completes",
+        ((CONFIRM, CONFIRM + f"            {EMAIL_STEP.replace('AUX', 'STEP')}\n"), (EMAIL_BLOCK, "")),
+    ),
+    Mutant(
+        "undos run concurrently (all at once instead of one after another)",
+        "write a test that fails the payment and asserts that each undo starts only after the one before it has finished: read it from the event history (ActivityTaskScheduled after the previous ActivityTaskCompleted)",
+        (
+            ("from datetime import timedelta\n", "import asyncio\nfrom datetime import timedelta\n"),
+            (UNDO_LOOP, """            await asyncio.gather(  # the mutant: every undo at once
+                *(workflow.execute_activity(undo, trip, **UNDO) for undo in reversed(compensations))
+            )
+"""),
+        ),
+    ),
+    Mutant(
+        "a business error retried (the payment is retried by hand, a declined card too)",
+        "write a test where the payment fails with a non-retryable business error and assert that charge_payment was called exactly once",
+        ((PAYMENT, """            for attempt in range(3):  # the mutant: every failure retried, a declined card too
+                try:
+                    payment = await workflow.execute_activity(charge_payment, trip, **STEP)
+                    break
+                except Exception:
+                    if attempt == 2:
+                        raise
+"""),),
+    ),
+    Mutant(
+        "every undo registered up front (a failed hotel also cancels a car never booked)",
+        "write a test that fails an earlier step (the hotel) and asserts that only what ran is undone: cancel_hotel, cancel_flight",
+        (
+            ("        compensations = []  # the undos of the steps started so far, oldest first\n",
+             "        compensations = [cancel_flight, cancel_hotel, cancel_car, refund_payment]  # the mutant\n"),
+            *(((f"            compensations.append({undo})\n", "") for undo in ("cancel_flight", "cancel_hotel", "cancel_car", "refund_payment"))),
+        ),
+    ),
+]
