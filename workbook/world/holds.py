@@ -1,0 +1,81 @@
+"""Reservations: what the airline, the hotels and the car rental hold for a trip, and the
+one way each of them is released."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from workbook.world.faults import _operation
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: str  # e.g. "FL-0001"
+    kind: str  # "flight", "hotel" or "car"
+    trip_id: str
+    item: str
+    amount_cents: int
+    status: str  # "held" or "cancelled"
+
+
+PREFIX = {"flight": "FL", "hotel": "HT", "car": "CR"}
+
+
+def _reservation(row: sqlite3.Row) -> Reservation:
+    return Reservation(
+        id=f"{PREFIX[row['kind']]}-{row['id']:04d}",
+        kind=row["kind"],
+        trip_id=row["trip_id"],
+        item=row["item"],
+        amount_cents=row["amount_cents"],
+        status=row["status"],
+    )
+
+
+def _existing(conn: sqlite3.Connection, table: str, key: str) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT * FROM {table} WHERE key = ?", (key,)).fetchone()
+
+
+def _hold(conn, kind: str, trip_id: str, key: str, item: str, cents: int) -> Reservation:
+    cur = conn.execute(
+        "INSERT INTO reservations (kind, trip_id, key, item, amount_cents) "
+        "VALUES (?,?,?,?,?)",
+        (kind, trip_id, key, item, cents),
+    )
+    row = conn.execute(
+        "SELECT * FROM reservations WHERE id = ?", (cur.lastrowid,)
+    ).fetchone()
+    return _reservation(row)
+
+
+def _check_key(kind: str, trip_id: str, key: str, row: sqlite3.Row | None) -> None:
+    if row is not None and (row["kind"] != kind or row["trip_id"] != trip_id):
+        raise ValueError(
+            f"idempotency key {key!r} was already used for a {row['kind']} "
+            f"of trip {row['trip_id']!r}; give every step of every trip its own key"
+        )
+
+
+def _cancel(operation: str, kind: str, key: str) -> bool:
+    with _operation(operation, key) as conn:
+        row = _existing(conn, "reservations", key)
+        if row is None or row["status"] != "held" or row["kind"] != kind:
+            conn.changed = False
+            return False  # nothing to undo: safe to call again and again
+        conn.execute("UPDATE reservations SET status = 'cancelled' WHERE id = ?", (row["id"],))
+        if kind == "flight":
+            conn.execute("UPDATE flights SET seats = seats + 1 WHERE flight = ?", (row["item"],))
+        elif kind == "hotel":
+            hotel, room_type = row["item"].split("/")
+            conn.execute(
+                "UPDATE hotel_rooms SET rooms = rooms + 1 WHERE hotel = ? AND room_type = ?",
+                (hotel, room_type),
+            )
+        else:
+            city, car_type = row["item"].split("/")
+            conn.execute(
+                "UPDATE cars SET cars = cars + 1 WHERE city = ? AND car_type = ?",
+                (city, car_type),
+            )
+        return True

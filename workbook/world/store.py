@@ -1,0 +1,160 @@
+"""Where the world lives: one SQLite file, its schema, the built-in inventory, and the
+transactions every service writes through."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from workbook.world.errors import WorldError
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+DB_ENV_VAR = "WORKBOOK_DB"
+
+
+def db_path() -> Path:
+    """The database file: $WORKBOOK_DB, or .workbook/world.db in the repository."""
+    configured = os.environ.get(DB_ENV_VAR)
+    return Path(configured) if configured else REPO_ROOT / ".workbook" / "world.db"
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS flights (
+    flight TEXT PRIMARY KEY, origin TEXT NOT NULL, destination TEXT NOT NULL,
+    departs TEXT NOT NULL, price_cents INTEGER NOT NULL, seats INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS hotel_rooms (
+    hotel TEXT NOT NULL, name TEXT NOT NULL, city TEXT NOT NULL, room_type TEXT NOT NULL,
+    price_cents INTEGER NOT NULL, rooms INTEGER NOT NULL, PRIMARY KEY (hotel, room_type));
+CREATE TABLE IF NOT EXISTS cars (
+    city TEXT NOT NULL, car_type TEXT NOT NULL, price_cents INTEGER NOT NULL,
+    cars INTEGER NOT NULL, PRIMARY KEY (city, car_type));
+CREATE TABLE IF NOT EXISTS reservations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, trip_id TEXT NOT NULL,
+    key TEXT NOT NULL UNIQUE, item TEXT NOT NULL, amount_cents INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'held');
+CREATE TABLE IF NOT EXISTS payments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, trip_id TEXT NOT NULL, key TEXT NOT NULL UNIQUE,
+    card_last4 TEXT NOT NULL, amount_cents INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'charged');
+CREATE TABLE IF NOT EXISTS trips (
+    trip_id TEXT PRIMARY KEY, customer TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, operation TEXT NOT NULL, key TEXT NOT NULL,
+    changed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (
+    operation TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL, remaining INTEGER,
+    rate REAL, seed TEXT, message TEXT NOT NULL, calls INTEGER NOT NULL DEFAULT 0,
+    seconds REAL, PRIMARY KEY (operation, scope));
+CREATE TABLE IF NOT EXISTS flags (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, trip_id TEXT NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+# The small built-in world the exercises use. Prices in cents; hotel and car per night/day.
+FLIGHTS = [
+    ("TW101", "SFO", "JFK", "2026-12-18", 28000, 40),
+    ("TW102", "JFK", "SFO", "2026-12-21", 29500, 40),
+    ("TW201", "LAX", "MIA", "2026-12-19", 24000, 40),
+    ("TW305", "ORD", "JFK", "2026-12-18", 19900, 0),  # sold out
+]
+
+
+HOTEL_ROOMS = [
+    ("harbor-view", "Harbor View Hotel", "New York", "standard", 21000, 20),
+    ("harbor-view", "Harbor View Hotel", "New York", "deluxe", 31500, 20),
+    ("harbor-view", "Harbor View Hotel", "New York", "suite", 52000, 2),
+    ("bayside-inn", "Bayside Inn", "Miami", "standard", 15000, 20),
+    ("bayside-inn", "Bayside Inn", "Miami", "deluxe", 22000, 10),
+]
+
+
+CARS = [
+    ("New York", "economy", 5500, 20),
+    ("New York", "compact", 6200, 10),
+    ("New York", "midsize", 7000, 10),
+    ("New York", "suv", 9500, 0),  # all rented out
+    ("New York", "luxury", 14000, 2),
+    ("Miami", "economy", 4900, 10),
+    ("Miami", "suv", 8800, 5),
+]
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so two writers never
+    # both read "1 seat left" and both take it.
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    return conn
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+    conn.execute("BEGIN IMMEDIATE")
+    if conn.execute("SELECT COUNT(*) FROM flights").fetchone()[0] == 0:
+        conn.executemany("INSERT INTO flights VALUES (?,?,?,?,?,?)", FLIGHTS)
+        conn.executemany("INSERT INTO hotel_rooms VALUES (?,?,?,?,?,?)", HOTEL_ROOMS)
+        conn.executemany("INSERT INTO cars VALUES (?,?,?,?)", CARS)
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def _connect() -> Iterator[sqlite3.Connection]:
+    path = db_path()
+    fresh = not path.exists()
+    try:
+        conn = _open(path)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(faults)")}
+        if columns and {"scope", "seconds"} - columns:  # a world file from before faults had them
+            conn.execute("DROP TABLE faults")
+        if fresh or {"scope", "seconds"} - columns:
+            _create(conn)
+    except sqlite3.Error as err:
+        raise WorldError(
+            f"cannot open the travel world at {path}: {err}. "
+            f"Set {DB_ENV_VAR} to a writable file path."
+        ) from err
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _transaction() -> Iterator[sqlite3.Connection]:
+    with _connect() as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def reset() -> Path:
+    """Start over: an empty world with the built-in inventory. Returns the file path."""
+    path = db_path()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with _connect():
+        pass
+    return path
+
+
+def load_inventory(flights=(), hotel_rooms=(), cars=()) -> None:
+    """Add or replace inventory rows (same shapes as FLIGHTS, HOTEL_ROOMS and CARS)."""
+    with _transaction() as conn:
+        conn.executemany("INSERT OR REPLACE INTO flights VALUES (?,?,?,?,?,?)", flights)
+        conn.executemany(
+            "INSERT OR REPLACE INTO hotel_rooms VALUES (?,?,?,?,?,?)", hotel_rooms
+        )
+        conn.executemany("INSERT OR REPLACE INTO cars VALUES (?,?,?,?)", cars)
