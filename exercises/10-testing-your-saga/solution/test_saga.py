@@ -24,26 +24,16 @@ STEPS = ["book_flight", "book_hotel", "book_car", "charge_payment", "confirm_tri
 AUXILIARY = ["send_confirmation_email", "award_loyalty_points"]
 UNDOS = ["cancel_flight", "cancel_hotel", "cancel_car", "refund_payment"]
 # What each mock answers when it succeeds (the others return None).
-ANSWERS = {"book_flight": "FL-1", "book_hotel": "HT-1", "book_car": "CR-1", "charge_payment": "PAY-1", "award_loyalty_points": 12}
+ANSWERS = {
+    "book_flight": "FL-1", "book_hotel": "HT-1", "book_car": "CR-1", "charge_payment": "PAY-1",
+    "award_loyalty_points": 12,
+}
 
 
-# How a mock fails: a new error each time (an exception raised twice keeps both tracebacks).
-def declined():  # a business error: the activity says so (non_retryable), so no retry
-    return ApplicationError("card declined", type="CardDeclined", non_retryable=True)
-
-
-def sold_out():
-    return ApplicationError("no room left", type="SoldOut", non_retryable=True)
-
-
-def outage():  # a service that is down: retried, then given up
-    return ApplicationError("email service down")
-
-
-# TODO Part A: a time-skipping test environment for each test (start_time_skipping),
-# mocked activities registered under the real names, and a fresh task queue per run.
+# Part A: the environment, the mocks, and a worker of mocks on a fresh task queue.
 @pytest.fixture
 async def env():
+    # TODO Part A: start the time-skipping environment, yield it to the test, leave it after.
     async with await start_time_skipping() as env:
         yield env
 
@@ -51,7 +41,9 @@ async def env():
 def mocked_activities(calls: list[str], failing: dict) -> list:
     """A mock for every activity the workflow calls. Each is registered under the real
     activity's name, so the workflow's execute_activity(book_car, ...) reaches it."""
-
+    # TODO Part A: one mock per name in STEPS + AUXILIARY + UNDOS, each made with
+    # @activity.defn(name=name): it appends its name to calls, then raises failing[name]()
+    # if the test asked it to fail, else returns ANSWERS.get(name).
     def mock(name: str):
         @activity.defn(name=name)
         async def run(trip: TripRequest):
@@ -70,6 +62,8 @@ async def saga(env, calls: list[str], failing: dict | None = None):
     """Start the real workflow on a worker of mocks; yield its handle. Each run gets a
     task queue of its own, so no other worker (another test's, or your worker.py
     against a real server) can pick up its tasks and run the real activities."""
+    # TODO Part A: a fresh task queue, a Worker(env.client, ...) with BookTripWorkflow and
+    # the mocks on it, and inside it, start BookTripWorkflow.run with example_trip(...).
     task_queue = f"test-saga-{uuid.uuid4()}"
     mocks = mocked_activities(calls, failing or {})
     async with Worker(env.client, task_queue=task_queue, workflows=[BookTripWorkflow], activities=mocks):
@@ -77,9 +71,10 @@ async def saga(env, calls: list[str], failing: dict | None = None):
         yield await env.client.start_workflow(BookTripWorkflow.run, trip, id=trip.trip_id, task_queue=task_queue)
 
 
-# TODO Part B: the happy path: every step once, in order, nothing undone, and the
-# workflow completes with the itinerary.
+# Part B: the happy path.
 async def test_trip_is_booked(env):
+    # TODO Part B: every step once, in order, nothing undone; the workflow completes and
+    # returns the itinerary of what the mocks answered.
     calls = []
     async with saga(env, calls) as handle:
         itinerary = await handle.result()
@@ -87,10 +82,10 @@ async def test_trip_is_booked(env):
     assert (itinerary.flight_reservation, itinerary.payment_id, itinerary.notices) == ("FL-1", "PAY-1", [])
 
 
-# TODO Part C: failures: a declined card undoes everything newest first, one undo after
-# another, is tried once and fails the workflow; a failed hotel undoes only what ran;
-# an email that stays down undoes nothing.
+# Part C: failures.
 async def test_declined_card_undoes_everything_newest_first(env):
+    # TODO Part C: the workflow fails; the payment was tried once; every undo ran, newest
+    # first, each one after the one before it had finished.
     calls = []
     async with saga(env, calls, {"charge_payment": declined}) as handle:
         with pytest.raises(WorkflowFailureError) as failed:
@@ -106,6 +101,7 @@ async def test_declined_card_undoes_everything_newest_first(env):
 
 
 async def test_failed_hotel_undoes_only_what_ran(env):
+    # TODO Part C: the workflow fails, and only what ran is undone: the hotel and the flight.
     calls = []
     async with saga(env, calls, {"book_hotel": sold_out}) as handle:
         with pytest.raises(WorkflowFailureError):
@@ -114,9 +110,24 @@ async def test_failed_hotel_undoes_only_what_ran(env):
 
 
 async def test_email_down_undoes_nothing(env):
+    # TODO Part C: the trip stays booked: nothing undone, the points still awarded, and a
+    # notice about the email in the itinerary.
     calls = []
     async with saga(env, calls, {"send_confirmation_email": outage}) as handle:
         itinerary = await handle.result()  # the trip is booked: no error
     assert not set(calls) & set(UNDOS), f"a confirmed trip was undone: {calls}"
     assert calls[:5] == STEPS and calls[-1] == "award_loyalty_points"
     assert any("email" in notice for notice in itinerary.notices)
+
+
+# How a mock fails: a new error each time (an exception raised twice keeps both tracebacks).
+def declined():  # a business error: the activity says so (non_retryable), so no retry
+    return ApplicationError("card declined", type="CardDeclined", non_retryable=True)
+
+
+def sold_out():
+    return ApplicationError("no room left", type="SoldOut", non_retryable=True)
+
+
+def outage():  # a service that is down: retried, then given up
+    return ApplicationError("email service down")
