@@ -1,0 +1,273 @@
+"""Checks for exercise 09: durability and replay.
+
+- A crash: the learner's own worker.py runs as a real process, and is killed with SIGKILL
+  while book_hotel is slow; a new worker.py finishes the trip. The world and the history
+  must show each booking made once, the killed attempt retried, and zero orphans.
+- A change: the email step, added after the first trips were booked. New trips send it,
+  after confirm_trip (the pivot); a failed trip does not, and is still undone.
+- Replay: the shipped history (recorded by exercise 08's workflow, before the email)
+  must replay against the learner's workflow (Part B), and the learner's replay test must
+  pass on it and fail on an unpatched copy of it (Part C; see ex09_replay).
+
+They run on a local dev server (Suite.server = "dev"): a real worker process must reach
+the server, and time must pass for real (a heartbeat timeout notices the dead worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from datetime import timedelta
+
+from temporalio.api.enums.v1 import PendingActivityState
+
+from workbook import world
+from workbook.audit import audit
+from workbook.checks import (
+    STEPS, CheckFailed, CodeError, Outcome, Suite, arrow, expect, expect_no_orphans, expect_status,
+)  # fmt: skip
+from workbook.checks.ex09_replay import (
+    HISTORY_NAME, TEST_FILE, NoTests, calls, explain_test_error, replay_failure, run_test_file,
+    short_reason, unpatched_module, why_it_detects_nothing,
+)  # fmt: skip
+from workbook.checks.saga import expect_undone, undo_meets_outage
+from workbook.explain import explain_exception
+from workbook.loader import exercise_dir
+from workbook.timeline import timeline_of
+
+suite = Suite("09", "Durability and replay", server="dev")
+
+EMAIL = "send_confirmation_email"
+SLOW = 30.0  # seconds book_hotel would take: far longer than the check waits for it
+WORKER_UP_WITHIN = 30.0  # seconds for worker.py to say it polls (a loaded machine)
+HOTEL_STARTS_WITHIN = 20.0
+# The worker as the student starts it (python worker.py), on this check's own task queue:
+# shared.TASK_QUEUE is set before worker.py reads it.
+LAUNCH = (
+    "import runpy, sys, shared; shared.TASK_QUEUE = sys.argv[1]; "
+    "runpy.run_path('worker.py', run_name='__main__')"
+)
+
+
+def shipped_history() -> str:
+    """The history as the exercise ships it (not the learner's copy, which they may edit)."""
+    return (exercise_dir("09") / "solution" / "history" / HISTORY_NAME).read_text()
+
+
+# --- a new trip takes the new step ---------------------------------------------------------
+
+
+@suite.check("A new trip is booked, and the confirmation email goes out after confirm_trip")
+async def booked_with_email(lab):
+    outcome = await lab.book(lab.trip())
+    expect_status(outcome, "Completed", f"It failed with: {outcome.error}")
+    steps = outcome.timeline.steps
+    if EMAIL not in steps:
+        raise CheckFailed(
+            f"a new trip ran {arrow(steps)}: no confirmation email. A run that starts with the new "
+            "code must take the new step: `workflow.patched(...)` is True for it, so send the email "
+            "`if workflow.patched(EMAIL_PATCH):` (not `if not ...`)."
+        )
+    expect(
+        steps == [*STEPS, EMAIL],
+        f"the steps ran {arrow(steps)}; expected {arrow([*STEPS, EMAIL])}, each once: the email tells "
+        "the customer the trip is booked, so it goes after confirm_trip (the pivot), never before.",
+    )
+    expect(world.is_confirmed(outcome.trip.trip_id), "the workflow completed, but the trip was not confirmed.")
+    expect_no_orphans(outcome)
+
+
+@suite.check("A trip that cannot be confirmed is undone, and no email goes out")
+async def undone_without_email(lab):
+    trip = lab.trip()
+    world.inject("confirm_trip", "refuse", message="confirm_trip: the trip can no longer be confirmed")
+    undo_meets_outage("cancel_hotel")
+    outcome = await lab.book(trip)
+    expect(
+        EMAIL not in outcome.timeline.activities,
+        f"the customer was emailed about trip {trip.trip_id}, which could not be confirmed: send the "
+        "email after confirm_trip, outside the saga, where only a booked trip gets to.",
+    )
+    expect_undone(outcome, lab)
+
+
+# --- a crash ----------------------------------------------------------------------------------
+
+
+class _WorkerProcess:
+    """The learner's worker.py, as a process of its own that we can kill."""
+
+    def __init__(self, lab, task_queue: str):
+        env = dict(
+            os.environ,
+            TEMPORAL_ADDRESS=lab.client.service_client.config.target_host,
+            TEMPORAL_NAMESPACE=lab.client.namespace,
+            NO_COLOR="1",
+        )
+        self.folder = lab.modules.folder
+        self.popen = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, task_queue], cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+
+    async def polling(self) -> None:
+        """Wait until it says it polls; a worker that dies first is a bug in the code."""
+        try:
+            line = await asyncio.wait_for(asyncio.to_thread(self.popen.stdout.readline), WORKER_UP_WITHIN)
+        except asyncio.TimeoutError:
+            raise CheckFailed(f"python worker.py said nothing within {WORKER_UP_WITHIN:.0f} seconds.") from None
+        if "polling" not in line:
+            rest = await asyncio.to_thread(self.popen.stdout.read)
+            said = (line + rest).strip().splitlines()
+            raise CodeError(f"python worker.py did not start: {said[-1] if said else 'it exited at once'}")
+
+    def kill(self) -> None:
+        """kill -9: no goodbye to the server, no cleanup, the activity cut short."""
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.popen.stdout.close()
+
+
+async def _hotel_running_on(handle, pid: int) -> None:
+    """Wait until book_hotel runs on the worker with process id ``pid`` (its identity is
+    'pid@host') and has heartbeated: then it has taken its slowness from the world (a kill
+    before that would leave the retry slow too); fail if the workflow ends first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HOTEL_STARTS_WITHIN
+    while loop.time() < deadline:
+        description = (await handle.describe()).raw_description
+        for pending in description.pending_activities:
+            if (
+                pending.activity_type.name == "book_hotel"
+                and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                and pending.last_worker_identity.startswith(f"{pid}@")
+                and pending.HasField("last_heartbeat_time")
+            ):
+                return
+        if description.workflow_execution_info.HasField("close_time"):
+            break
+        await asyncio.sleep(0.05)
+    timeline = await timeline_of(handle)
+    raise CheckFailed(
+        f"book_hotel never started on the worker while the check waited (the workflow is "
+        f"{timeline.status}; it ran {arrow(timeline.activities)})."
+    )
+
+
+@suite.check("A worker killed with kill -9 during book_hotel: a new worker finishes the trip, each booking made once")
+async def crash(lab):
+    trip = lab.trip()
+    world.inject("book_hotel", "slow", times=1, seconds=SLOW)  # the first attempt only
+    task_queue = f"{lab.prefix}-crash"
+    workers = [_WorkerProcess(lab, task_queue)]
+    try:
+        await workers[0].polling()
+        handle = await lab.client.start_workflow(
+            lab.modules.workflow.BookTripWorkflow.run, trip, id=trip.trip_id, task_queue=task_queue,
+            execution_timeout=timedelta(minutes=5),
+        )  # fmt: skip
+        handle = lab.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)  # untyped result
+        await _hotel_running_on(handle, workers[0].popen.pid)
+        workers[0].kill()
+        workers.append(_WorkerProcess(lab, task_queue))
+        await workers[1].polling()
+        try:
+            await lab._result(handle)
+        except Exception as err:  # WorkflowFailureError: judged from history below
+            if isinstance(err, CheckFailed):
+                raise
+        timeline = await timeline_of(handle)
+    finally:
+        for worker in workers:
+            worker.stop()
+    outcome = Outcome(trip, timeline.status, timeline, report=audit(trip.trip_id))
+    expect_status(outcome, "Completed", f"After the crash the trip must still be booked ({timeline.failure}).")
+    hotel = [r for r in timeline.runs if r.name == "book_hotel"]
+    expect(
+        len(hotel) == 1 and hotel[0].attempts >= 2 and hotel[0].outcome == "completed",
+        "the history should show book_hotel once, completed on its second attempt (the first was "
+        f"cut short by the kill); it shows {arrow([f'{r.name} ({r.attempts} attempts, {r.outcome})' for r in hotel])}.",
+    )
+    twice = [name for name, count in Counter(timeline.steps).items() if count > 1]
+    expect(not twice, f"after the restart {arrow(twice)} ran again: a new worker replays the history, "
+           "and must not run a step that already completed.")  # fmt: skip
+    made = Counter(operation for operation, key, changed in world.journal() if key.startswith(trip.trip_id) and changed)
+    again = [op for op in ("book_flight", "book_hotel", "book_car", "charge_card") if made[op] != 1]
+    expect(not again, f"the travel world saw {', '.join(f'{op} {made[op]} time(s)' for op in again)} for "
+           "one trip: each booking must be made exactly once, crash or not.")  # fmt: skip
+    expect_no_orphans(outcome)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+@suite.check("The history recorded before the email still replays against your workflow")
+async def old_history_replays(lab):
+    failure = await replay_failure(lab.modules.workflow.BookTripWorkflow, shipped_history())
+    if failure is None:
+        return
+    source = lab.source
+    reason = short_reason(failure)
+    if "TMPRL1100" not in reason:
+        raise CheckFailed(f"the shipped history (history/{HISTORY_NAME}) could not be replayed: {reason}")
+    if calls(source, "deprecate_patch") and not calls(source, "patched"):
+        advice = (
+            "workflow.deprecate_patch() does not branch: it only marks code whose old runs are all "
+            "gone. While runs recorded without the email remain, guard it with "
+            "`if workflow.patched(EMAIL_PATCH):`."
+        )
+    elif calls(source, "patched"):
+        advice = (
+            "your workflow calls workflow.patched(), yet takes another path than the old run did. "
+            "On replay of a run recorded without the patch, patched() is False: run the new step only "
+            "when it returns True (not `if not ...`), and leave every other step as it was."
+        )
+    else:
+        advice = (
+            "the old run went from confirm_trip straight to its end, and your workflow asks for "
+            "send_confirmation_email there. Send the email only `if workflow.patched(EMAIL_PATCH):`, "
+            "which is False when a run recorded without it replays, and True for new runs."
+        )
+    raise CheckFailed(
+        f"a trip booked before the email does not replay against your workflow: a worker running it "
+        f"would fail that trip's next workflow task again and again. {advice} ({reason})"
+    )
+
+
+@suite.check("Your replay test passes on your workflow, and fails on it with the email unpatched")
+async def replay_test(lab):
+    folder = lab.modules.folder
+    if not (folder / TEST_FILE).exists():
+        raise CheckFailed(f"there is no {TEST_FILE} in {folder.name}/: Part C asks you to write it.")
+    try:
+        mine = await run_test_file(folder)
+    except NoTests:
+        raise CheckFailed(f"{TEST_FILE} has no test function (a function named test_...): "
+                          "pytest would find nothing to run.") from None  # fmt: skip
+    except Exception as err:  # the file does not even load
+        raise CheckFailed(f"{TEST_FILE} does not load: {explain_exception(err, folder.resolve())}") from None
+    if mine is not None:
+        why = explain_test_error(mine, folder)
+        if "TMPRL1100" in why:
+            raise CheckFailed(
+                "your replay test fails on your workflow, rightly: it does not replay the history "
+                f"recorded before the email yet. Do Part B first (workflow.patched). ({why})"
+            )
+        raise CheckFailed(f"your replay test fails on your own workflow: {why}")
+    with unpatched_module(folder) as unpatched:
+        theirs = await run_test_file(folder, unpatched)
+    if theirs is None:
+        raise CheckFailed(why_it_detects_nothing((folder / TEST_FILE).read_text()))
