@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -253,10 +254,22 @@ class Lab:
                     return _Endless(endless)
             raise CheckFailed(
                 f"the workflow did not finish within {RESULT_TIMEOUT:.0f} seconds: is it "
-                "waiting for something that never happens?"
+                f"waiting for something that never happens?{await _last_event(handle)}"
             )
         finally:
             waiting.cancel()
+
+
+async def _last_event(handle) -> str:
+    """" Its history ends with ...": where a workflow that never finishes stands."""
+    last = None
+    async for event in handle.fetch_history_events():
+        last = event
+    if last is None:
+        return ""
+    kind = EventType.Name(last.event_type).removeprefix("EVENT_TYPE_").replace("_", " ").lower()
+    activity = last.activity_task_scheduled_event_attributes.activity_type.name
+    return f" Its history ends with: {kind}{f' ({activity})' if activity else ''}."
 
 
 async def _cancel_during(handle, activity: str) -> None:
