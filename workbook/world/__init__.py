@@ -58,6 +58,8 @@ from workbook.world.cars import book_car, cancel_car  # noqa: F401
 from workbook.world.cards import DECLINED_CARD, Payment, validate_card, charge_card, refund  # noqa: F401
 from workbook.world.trips import (  # noqa: F401
     flag_for_attention,
+    store_request,
+    stored_request,
     flags,
     trip_total,
     confirm_trip,

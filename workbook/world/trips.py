@@ -34,6 +34,25 @@ def trip_total(trip_id: str) -> int:
         ).fetchone()[0]
 
 
+def store_request(trip_id: str, customer: str, details: str) -> None:
+    """Keep the customer's request before anything is booked, so a person can always see
+    what was asked for. Storing it again (a retry) keeps the first copy."""
+    with _operation("store_request", trip_id) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS requests (trip_id TEXT PRIMARY KEY, "
+                     "customer TEXT NOT NULL, details TEXT NOT NULL)")  # fmt: skip
+        cursor = conn.execute("INSERT OR IGNORE INTO requests VALUES (?,?,?)", (trip_id, customer, details))
+        conn.changed = cursor.rowcount > 0
+
+
+def stored_request(trip_id: str) -> str | None:
+    """The details stored for ``trip_id`` by store_request, or None."""
+    with _connect() as conn:
+        if not conn.execute("SELECT name FROM sqlite_master WHERE name = 'requests'").fetchone():
+            return None
+        row = conn.execute("SELECT details FROM requests WHERE trip_id = ?", (trip_id,)).fetchone()
+    return row[0] if row else None
+
+
 def confirm_trip(trip_id: str, customer: str) -> None:
     """Mark the trip confirmed: from now on its reservations and charges are wanted."""
     with _operation("confirm_trip", trip_id) as conn:

@@ -1,0 +1,118 @@
+"""The capstone's activities: thin calls into the travel world, one undo for every booking.
+
+Every lesson of the exercises that lives in an activity is here: an idempotency key per
+trip and step (04), business errors that fail at once and outages that are retried (02),
+undos that are safe to run when nothing was booked (03), a person called in when an undo
+fails for good (06), an auxiliary email nobody undoes (05).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import asdict
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from seed import load_seed, use_capstone_world
+from shared import FORCE_PAYMENT_FAIL, BookingRequest
+from workbook import world
+
+use_capstone_world()
+SEED = load_seed()
+
+
+def key(request: BookingRequest, step: str) -> str:
+    return f"{request.trip_id}:{step}"
+
+
+@contextmanager
+def business_errors_are_final():
+    """A missing flight or a refused card won't change on the next attempt: fail the step
+    at once. Outages (world.ServiceUnavailable) pass through, and Temporal retries them."""
+    try:
+        yield
+    except world.BookingError as err:
+        raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
+
+
+@activity.defn
+def store_booking_request(request: BookingRequest) -> None:
+    world.store_request(request.trip_id, request.customer, json.dumps(asdict(request)))
+
+
+@activity.defn
+def book_flight(request: BookingRequest) -> str:
+    with business_errors_are_final():
+        flight = SEED.flight(request.origin, request.destination, request.day, request.cabin)
+        return world.book_flight(request.trip_id, flight, key=key(request, "flight")).id
+
+
+@activity.defn
+def cancel_flight(request: BookingRequest) -> None:
+    world.cancel_flight(key=key(request, "flight"))
+
+
+@activity.defn
+def book_hotel(request: BookingRequest) -> str:
+    with business_errors_are_final():
+        hotel = SEED.hotel_in(request.destination)
+        booked = world.book_hotel(request.trip_id, hotel, request.room_type, request.nights, key=key(request, "hotel"))
+        return booked.id
+
+
+@activity.defn
+def cancel_hotel(request: BookingRequest) -> None:
+    world.cancel_hotel(key=key(request, "hotel"))
+
+
+@activity.defn
+def book_car(request: BookingRequest) -> str:
+    with business_errors_are_final():
+        city = SEED.city(request.destination)
+        booked = world.book_car(request.trip_id, request.car_type, request.rental_days, key=key(request, "car"), city=city)
+        return booked.id
+
+
+@activity.defn
+def cancel_car(request: BookingRequest) -> None:
+    world.cancel_car(key=key(request, "car"))
+
+
+@activity.defn
+def charge_payment(request: BookingRequest) -> str:
+    """Charge the card for everything the trip holds: the pivot, after which it stands."""
+    if FORCE_PAYMENT_FAIL in request.confirmation_code:  # the reference's test hook
+        raise ApplicationError("payment refused: forced failure for testing", type="CardDeclined", non_retryable=True)
+    with business_errors_are_final():
+        amount = world.trip_total(request.trip_id)
+        return world.charge_card(request.trip_id, request.card_number, amount, key=key(request, "payment")).id
+
+
+@activity.defn
+def refund_payment(request: BookingRequest) -> None:
+    with business_errors_are_final():  # a bank may refuse a refund for good (world.Refused)
+        world.refund(key=key(request, "payment"))
+
+
+@activity.defn
+def confirm_trip(request: BookingRequest) -> None:
+    with business_errors_are_final():
+        world.confirm_trip(request.trip_id, request.customer)
+
+
+@activity.defn
+def send_confirmation_email(request: BookingRequest) -> None:
+    world.send_email(request.trip_id, request.customer)
+
+
+@activity.defn
+def flag_for_attention(request: BookingRequest, reason: str) -> None:
+    world.flag_for_attention(request.trip_id, reason)
+
+
+ALL_ACTIVITIES = [
+    store_booking_request, book_flight, cancel_flight, book_hotel, cancel_hotel, book_car, cancel_car,
+    charge_payment, refund_payment, confirm_trip, send_confirmation_email, flag_for_attention,
+]  # fmt: skip

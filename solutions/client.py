@@ -1,0 +1,148 @@
+"""The load client: books the reference's 44 named scenarios (or --count N generated trips)
+concurrently, shows each outcome and what was undone, then audits the world.
+
+    python solutions/client.py                      # the 44 scenarios, seed 42
+    python solutions/client.py --count 200 --concurrency 50 --seed 7
+
+It starts an embedded dev server when none answers at localhost:7233, and runs a worker
+in this process unless --no-worker (then start `python solutions/worker.py` yourself).
+Exits 1 if the audit finds an orphan or a double booking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from temporalio.client import Client, WorkflowFailureError
+
+from scenarios import Scenario, generated, named
+from seed import SEED_FILE, describe, fresh_world, load_seed
+from shared import TASK_QUEUE
+from workbook import world
+from workbook.audit import audit
+from workbook.timeline import fetch_timeline, root_cause
+from workflow import TravelBookingWorkflow
+
+console = Console(highlight=False)
+STEP_NAMES = {"book_flight": "flight", "book_hotel": "hotel", "book_car": "car", "charge_payment": "payment",
+              "confirm_trip": "confirmation", "store_booking_request": "request"}  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    scenario: Scenario
+    status: str  # the workflow's final status: Completed, Failed, ...
+    failed_step: str = ""  # the first step that failed, e.g. "book_hotel"
+    reason: str = ""
+    undos: list[str] = field(default_factory=list)  # compensations run, in order
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """The outcome's class in the summary."""
+        if self.status == "Completed":
+            return "success" + (" (with a notice)" if self.notices else "")
+        step = STEP_NAMES.get(self.failed_step, self.failed_step or "?")
+        return f"{step} failed; undone: {', '.join(self.undos) or 'nothing'}"
+
+
+async def book(client: Client, scenario: Scenario) -> Outcome:
+    for operation in scenario.outages:  # this trip meets a service that stays down
+        world.inject(operation, "fail", scope=scenario.request.trip_id)
+    handle = await client.start_workflow(
+        TravelBookingWorkflow.run, scenario.request, id=scenario.request.trip_id, task_queue=TASK_QUEUE
+    )
+    status, reason, notices = "Completed", "", []
+    try:
+        notices = (await handle.result()).notices
+    except WorkflowFailureError as failure:
+        reason = root_cause(failure)
+    timeline = await fetch_timeline(client, handle.id)
+    status = timeline.status
+    failed = [run.name for run in timeline.runs if not run.compensation and run.outcome != "completed"]
+    undos = [run.name for run in timeline.runs if run.compensation]
+    return Outcome(scenario, status, failed[0] if failed else "", reason, undos, notices)
+
+
+def line(number: int, total: int, outcome: Outcome, seed) -> str:
+    request = outcome.scenario.request
+    route = f"{_city(seed, request.origin):<15} → {_city(seed, request.destination):<15}"
+    head = f"[{number:>{len(str(total))}}/{total}] {outcome.scenario.name:<20} | {route} | {request.day}"
+    if outcome.status == "Completed":
+        return f"{head}  ✅ SUCCESS" + "".join(f" (notice: {n})" for n in outcome.notices)
+    step = STEP_NAMES.get(outcome.failed_step, outcome.failed_step)
+    return f"{head}  ❌ FAILED at {step}: {outcome.reason}"
+
+
+def _city(seed, airport: str) -> str:
+    with contextlib.suppress(world.UnknownItem):
+        return seed.city(airport)
+    return airport
+
+
+async def run_load(client: Client, scenarios: list[Scenario], concurrency: int) -> list[Outcome]:
+    gate = asyncio.Semaphore(concurrency)
+    columns = (TextColumn("booking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("booking", total=len(scenarios))
+
+        async def one(scenario: Scenario) -> Outcome:
+            async with gate:
+                outcome = await book(client, scenario)
+            progress.advance(task)
+            return outcome
+
+        return await asyncio.gather(*(one(s) for s in scenarios))
+
+
+def summarize(outcomes: list[Outcome], seed) -> bool:
+    for number, outcome in enumerate(outcomes, 1):
+        console.print(line(number, len(outcomes), outcome, seed), soft_wrap=True)
+    console.print("\n[bold]RESULTS[/]")
+    for kind, count in sorted(Counter(o.kind for o in outcomes).items(), key=lambda kv: (-kv[1], kv[0])):
+        console.print(f"  {count:>4}  {kind}", soft_wrap=True)
+    report = audit()
+    console.print(report)
+    lost = [o.scenario.name for o in outcomes if o.status not in ("Completed", "Failed")]
+    if lost:
+        console.print(f"[red]{len(lost)} trip(s) ended neither booked nor undone: {', '.join(lost)}[/]")
+    clean = report.clean and not lost
+    console.print("zero orphans" if clean else "[red]ORPHANS LEFT: see the audit above[/]")
+    return clean
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, help="book N generated trips instead of the 44 named scenarios")
+    parser.add_argument("--concurrency", type=int, default=20, help="bookings in flight at once (default 20)")
+    parser.add_argument("--seed", type=int, default=42, help="the seed that draws trips and outages")
+    parser.add_argument("--no-worker", action="store_true", help="use workers started elsewhere")
+    args = parser.parse_args(argv)
+    if args.count is not None and args.count < 1 or args.concurrency < 1:
+        parser.error("--count and --concurrency must be at least 1")
+
+    seed, rng = load_seed(SEED_FILE), random.Random(args.seed)
+    scenarios = generated(seed, args.count, rng) if args.count else named(seed, rng)
+    fresh_world(seed)
+    console.print(describe(seed))
+    from worker import create_worker
+    from workbook.server import connect_or_start
+
+    async with connect_or_start(announce=console.print) as client:
+        worker = contextlib.nullcontext() if args.no_worker else create_worker(client)
+        async with worker:
+            outcomes = await run_load(client, scenarios, args.concurrency)
+    return 0 if summarize(outcomes, seed) else 1
+
+
+if __name__ == "__main__":
+    from workbook.entry import run_and_exit
+
+    run_and_exit(main)

@@ -1,0 +1,49 @@
+"""The capstone's worker: loads the seed into the travel world (unless it is there already)
+and runs the booking workflow and its activities. Run as many as you like on one task
+queue, on one machine or many: Temporal shares the work out."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import ALL_ACTIVITIES, SEED
+from seed import describe, ensure_world
+from shared import TASK_QUEUE
+from workflow import TravelBookingWorkflow
+
+ACTIVITY_THREADS = 32  # the activities wait on the world's database, on threads
+
+
+def create_worker(client: Client, task_queue: str = TASK_QUEUE, **options) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[TravelBookingWorkflow],
+        activities=ALL_ACTIVITIES,
+        activity_executor=ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
+        max_concurrent_activities=ACTIVITY_THREADS,
+        **options,
+    )
+
+
+def prepare_world() -> None:
+    ensure_world(SEED)
+    print(describe(SEED), flush=True)
+
+
+async def main() -> None:
+    from workbook.server import connect
+
+    prepare_world()
+    worker = create_worker(await connect())
+    print(f"Worker polling task queue {TASK_QUEUE!r}. Press Ctrl+C to stop.", flush=True)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    from workbook.entry import run_and_exit
+
+    run_and_exit(main)
