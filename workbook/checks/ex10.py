@@ -42,7 +42,7 @@ suite = Suite(exercise="10", title="Testing your saga", server="test")
 
 TEST_FILE = "test_saga.py"
 NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
-RUN_TIMEOUT = 30.0  # real seconds for one run of your tests; a healthy run takes under one
+RUN_TIMEOUT = 20.0  # real seconds for one run of your tests; a healthy run takes under one
 # Modules a run imports from its scratch folder: forgotten before the next run.
 LOCAL_MODULES = {"shared", "activities", "workflow", "worker", "starter", "conftest", "test_saga"}
 # pytest as the check runs it: only the plugins it needs (no xdist, nbval or timeout from
@@ -163,11 +163,16 @@ async def _run(folder: Path, source: str, target: str, stop_at_first: bool, kill
         finally:
             loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(None))
 
+    # What a run changes for the whole process, put back here too: a run left behind
+    # never reaches its own `finally`.
+    saved = sys.stdout, sys.stderr, list(sys.path), dict(os.environ)
     threading.Thread(target=work, name="workbook-ex10-tests", daemon=True).start()
     try:
         await asyncio.wait_for(asyncio.shield(finished), RUN_TIMEOUT)
     except asyncio.TimeoutError:
-        pass
+        sys.stdout, sys.stderr, sys.path[:] = saved[0], saved[1], saved[2]
+        os.environ.clear()
+        os.environ.update(saved[3])
     return run
 
 
@@ -274,15 +279,15 @@ async def tests_catch_every_broken_saga(lab):
     total = len(MUTANTS)
     if not verdicts.survived:
         return
+    if asserts_nothing((Path(lab.modules.folder) / TEST_FILE).read_text()):
+        raise CheckFailed(
+            f"your tests assert nothing (no `assert`, no `pytest.raises`): they caught "
+            f"{verdicts.caught} of {total} broken sagas. A test proves something only when it can "
+            "fail: assert on the calls your mocks recorded and on how the workflow ended. Start "
+            "with a test that fails the payment and asserts the undo order (refund_payment, "
+            "cancel_car, cancel_hotel, cancel_flight). They missed: " + _missed(verdicts.survived)
+        )
     if verdicts.caught == 0:
-        source = (Path(lab.modules.folder) / TEST_FILE).read_text()
-        if asserts_nothing(source):
-            raise CheckFailed(
-                f"your tests assert nothing: they caught 0 of {total} broken sagas. A test proves "
-                "something only when it can fail: assert on the calls your mocks recorded and on "
-                "how the workflow ended. Start with a test that fails the payment and asserts the "
-                "undo order (refund_payment, cancel_car, cancel_hotel, cancel_flight)."
-            )
         raise CheckFailed(
             f"your tests pass against every broken saga: they caught 0 of {total}. They run the "
             "workflow but assert nothing a broken saga changes. They missed: " + _missed(verdicts.survived)

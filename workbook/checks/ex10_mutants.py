@@ -6,7 +6,12 @@ student would get it wrong: (text, replacement) pairs, like tests/catalogue.py's
 test suite fails against every one of them; the advice says which test would.
 
 tests/test_ex10_mutants.py proves the library sound: every edit applies, every mutant
-still imports, and the solution's tests catch each one.
+still compiles, and the solution's tests catch each one.
+
+Concurrent undos are caught for sure only by a test that reads the history (each undo
+scheduled after the one before it completed): mocks that append their names see the
+concurrent undos in whatever order the worker happened to start them, which is often,
+but not always, a different order.
 """
 
 from __future__ import annotations
@@ -54,12 +59,12 @@ MUTANTS = [
         (("for undo in reversed(compensations):", "for undo in compensations:"),),
     ),
     Mutant(
-        "a missing undo (the car is never cancelled)",
+        "a missing undo: the car is never cancelled",
         "write a test that fails the payment and asserts that every booking is undone: the exact list of calls, not just some of them",
         (("            compensations.append(cancel_car)\n", ""),),
     ),
     Mutant(
-        "no re-raise (the undos run, then the workflow completes)",
+        "no re-raise: the undos run, then the workflow completes",
         "assert that a trip that could not be booked fails the workflow: `with pytest.raises(WorkflowFailureError):` around the result",
         ((RAISE, "            return None  # the mutant: compensated, but reported as a success\n"),),
     ),
@@ -71,7 +76,7 @@ MUTANTS = [
         + ((f"            compensations.append(refund_payment)\n{PAYMENT}", f"{PAYMENT}            compensations.append(refund_payment)\n"),),
     ),
     Mutant(
-        "the error swallowed (a declined card is ignored and the trip confirmed)",
+        "the error swallowed: a declined card is ignored and the trip confirmed",
         "write a test that fails the payment and asserts that confirm_trip is never called and the workflow fails",
         ((PAYMENT, """            try:
                 payment = await workflow.execute_activity(charge_payment, trip, **STEP)
@@ -81,13 +86,13 @@ MUTANTS = [
 """),),
     ),
     Mutant(
-        "an auxiliary step compensated (an email that fails undoes the trip)",
+        "an auxiliary step compensated: an email that fails undoes the trip",
         "write a test that makes send_confirmation_email fail and asserts that nothing is undone and the workflow completes",
         ((CONFIRM, CONFIRM + f"            {EMAIL_STEP.replace('AUX', 'STEP')}\n"), (EMAIL_BLOCK, "")),
     ),
     Mutant(
-        "undos run concurrently (all at once instead of one after another)",
-        "write a test that fails the payment and asserts that each undo starts only after the one before it has finished: read it from the event history (ActivityTaskScheduled after the previous ActivityTaskCompleted)",
+        "undos run concurrently: all at once instead of one after another",
+        "write a test that fails the payment and asserts that each undo starts only after the one before it has finished: read it from the event history, where each undo's ActivityTaskScheduled must come after the previous undo's ActivityTaskCompleted",
         (
             ("from datetime import timedelta\n", "import asyncio\nfrom datetime import timedelta\n"),
             (UNDO_LOOP, """            await asyncio.gather(  # the mutant: every undo at once
@@ -97,7 +102,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "a business error retried (the payment is retried by hand, a declined card too)",
+        "a business error retried: the payment is retried by hand, a declined card too",
         "write a test where the payment fails with a non-retryable business error and assert that charge_payment was called exactly once",
         ((PAYMENT, """            for attempt in range(3):  # the mutant: every failure retried, a declined card too
                 try:
@@ -109,8 +114,8 @@ MUTANTS = [
 """),),
     ),
     Mutant(
-        "every undo registered up front (a failed hotel also cancels a car never booked)",
-        "write a test that fails an earlier step (the hotel) and asserts that only what ran is undone: cancel_hotel, cancel_flight",
+        "every undo registered up front: a failed hotel also cancels a car never booked",
+        "write a test that fails an earlier step, the hotel, and asserts that only what ran is undone: cancel_hotel, cancel_flight",
         (
             ("        compensations = []  # the undos of the steps started so far, oldest first\n",
              "        compensations = [cancel_flight, cancel_hotel, cancel_car, refund_payment]  # the mutant\n"),
