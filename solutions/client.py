@@ -53,11 +53,11 @@ class Outcome:
         return f"{step} failed; undone: {', '.join(self.undos) or 'nothing'}"
 
 
-async def book(client: Client, scenario: Scenario) -> Outcome:
+async def book(client: Client, scenario: Scenario, task_queue: str = TASK_QUEUE) -> Outcome:
     for operation in scenario.outages:  # this trip meets a service that stays down
         world.inject(operation, "fail", scope=scenario.request.trip_id)
     handle = await client.start_workflow(
-        TravelBookingWorkflow.run, scenario.request, id=scenario.request.trip_id, task_queue=TASK_QUEUE
+        TravelBookingWorkflow.run, scenario.request, id=scenario.request.trip_id, task_queue=task_queue
     )
     status, reason, notices = "Completed", "", []
     try:
@@ -87,7 +87,9 @@ def _city(seed, airport: str) -> str:
     return airport
 
 
-async def run_load(client: Client, scenarios: list[Scenario], concurrency: int) -> list[Outcome]:
+async def run_load(
+    client: Client, scenarios: list[Scenario], concurrency: int, task_queue: str = TASK_QUEUE
+) -> list[Outcome]:
     gate = asyncio.Semaphore(concurrency)
     columns = (TextColumn("booking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
@@ -95,7 +97,7 @@ async def run_load(client: Client, scenarios: list[Scenario], concurrency: int) 
 
         async def one(scenario: Scenario) -> Outcome:
             async with gate:
-                outcome = await book(client, scenario)
+                outcome = await book(client, scenario, task_queue)
             progress.advance(task)
             return outcome
 

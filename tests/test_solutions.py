@@ -1,0 +1,130 @@
+"""The capstone (solutions/): its world at the reference's size, safe under concurrency,
+and every named scenario of the load client, judged from the world and from history."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import pytest_asyncio
+
+from workbook.audit import audit
+from workbook.loader import loaded
+from workbook.world import REPO_ROOT
+
+SOLUTIONS = REPO_ROOT / "solutions"
+MODULES = ("shared", "seed", "scenarios", "activities", "workflow", "worker", "client")
+
+
+@pytest.fixture
+def capstone(world):
+    """solutions/'s modules, on this test's fresh world holding the seed."""
+    with loaded(SOLUTIONS, MODULES) as modules:
+        modules.seed.fresh_world(modules.seed.load_seed())
+        yield modules
+
+
+def test_the_seed_has_the_reference_sizes(capstone):
+    seed = capstone.seed.load_seed()
+    assert seed.summary() == {
+        "airports": 12, "flight routes": 12, "flight instances": 720,
+        "hotels": 8, "hotel rooms": 60, "rental cars": 32,
+    }  # fmt: skip
+    flights, rooms, cars = seed.inventory()
+    assert len({f[0] for f in flights}) == 720 * 3  # every instance in three cabins
+    assert capstone.seed.ensure_world(seed) is False  # loaded once: a restarted worker keeps what is booked
+
+
+def test_no_double_booking_under_1000_concurrent_trips(world):
+    """1,000 trips at once want one of 40 seats, 12 rooms and 6 cars: each is sold once."""
+    world.load_inventory(
+        flights=[("CC1", "SFO", "JFK", "2027-01-20", 10000, 40)],
+        hotel_rooms=[("busy", "Busy Hotel", "New York", "standard", 10000, 12)],
+        cars=[("New York", "economy", 5000, 6)],
+    )  # fmt: skip
+
+    def trip(n: int) -> None:
+        trip_id = f"rush-{n}"
+        for book in (
+            lambda: world.book_flight(trip_id, "CC1", key=f"{trip_id}:flight"),
+            lambda: world.book_hotel(trip_id, "busy", "standard", 1, key=f"{trip_id}:hotel"),
+            lambda: world.book_car(trip_id, "economy", 1, key=f"{trip_id}:car"),
+        ):
+            try:
+                book()
+            except world.NoAvailability:
+                pass
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(trip, range(1000)))
+    held = [r for r in world.reservations() if r.status == "held"]
+    assert sorted(r.kind for r in held).count("flight") == 40
+    assert sorted(r.kind for r in held).count("hotel") == 12
+    assert sorted(r.kind for r in held).count("car") == 6
+    assert world.available("flight", "CC1") == world.available("hotel", "busy/standard") == 0
+    assert world.available("car", "New York/economy") == 0
+    assert len({r.trip_id for r in held if r.kind == "flight"}) == 40  # one seat per trip
+
+
+# The named failures of the reference: where each fails, and the undos that ran, newest
+# first (every undo is registered before its step, so the failed step's own undo runs
+# too: it finds nothing and changes nothing).
+HOTEL_CHAIN = ["cancel_car", "cancel_hotel", "cancel_flight"]
+EXPECTED = {
+    "EarlyDate-Fail": ("book_flight", ["cancel_flight"]),
+    "LateDate-Fail": ("book_flight", ["cancel_flight"]),
+    "BadRoute-Fail": ("book_flight", ["cancel_flight"]),
+    **{name: ("book_hotel", HOTEL_CHAIN) for name in ("Presidential-Suite", "Penthouse-Fail", "Oceanview-Fail",
+                                                       "ExecutiveSuite-Fail", "DeluxeKing-Fail")},  # fmt: skip
+    **{name: ("book_car", HOTEL_CHAIN) for name in ("Limousine-Fail", "SportsCar-Fail", "Convertible-Fail",
+                                                     "LuxurySUV-Fail", "Electric-Fail")},  # fmt: skip
+    "PaymentFail-Test": ("charge_payment", ["refund_payment", *HOTEL_CHAIN]),
+}
+
+
+@pytest_asyncio.fixture(scope="module")
+async def the_44(tmp_path_factory, dev_server):
+    """The 44 named scenarios of the load client, booked at once on the dev server with
+    their outages, as `python solutions/client.py` books them; then the audit."""
+    from workbook import world
+
+    saved = os.environ.get(world.DB_ENV_VAR)
+    os.environ[world.DB_ENV_VAR] = str(tmp_path_factory.mktemp("capstone") / "world.db")
+    try:
+        with loaded(SOLUTIONS, MODULES) as modules:
+            seed = modules.seed.load_seed()
+            modules.seed.fresh_world(seed)
+            scenarios = modules.scenarios.named(seed, random.Random(42))
+            task_queue = f"capstone-{uuid.uuid4()}"
+            async with modules.worker.create_worker(dev_server.client, task_queue):
+                outcomes = await modules.client.run_load(dev_server.client, scenarios, 44, task_queue)
+            return {o.scenario.name: o for o in outcomes}, audit()
+    finally:
+        if saved is None:
+            os.environ.pop(world.DB_ENV_VAR, None)
+        else:
+            os.environ[world.DB_ENV_VAR] = saved
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_named_scenario(the_44, name):
+    outcomes, _ = the_44
+    outcome = outcomes[name]
+    failed_step, undos = EXPECTED[name]
+    assert (outcome.status, outcome.failed_step, outcome.undos) == ("Failed", failed_step, undos), outcome.reason
+
+
+def test_the_44_end_with_zero_orphans(the_44):
+    outcomes, report = the_44
+    assert len(outcomes) == 44
+    assert report.clean, str(report)
+    confirmed = [o for o in outcomes.values() if o.status == "Completed"]
+    assert report.confirmed_trips == len(confirmed) > 0
+    assert {o.status for o in outcomes.values()} <= {"Completed", "Failed"}  # none lost
+    for outcome in outcomes.values():  # a valid trip fails only where one of its services is down, or sold out
+        if outcome.status == "Failed" and outcome.scenario.name.startswith("Customer-"):
+            down = {"book_hotel": "book_hotel", "book_car": "book_car", "charge_payment": "charge_card"}
+            assert down.get(outcome.failed_step) in outcome.scenario.outages or "left" in outcome.reason, outcome
