@@ -29,6 +29,7 @@ SWITCHES = {
     "06": ("CANCEL_DURING_CAR = False", "CANCEL_DURING_CAR = True"),
     "07": ("HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = True"),
     "08": ("CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = True"),
+    "10": ('CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"'),
 }
 
 
@@ -277,3 +278,31 @@ async def test_08_a_cancel_while_undoing_lets_every_undo_finish_and_ends_cancele
     assert all(r.outcome == "completed" for r in timeline.runs if r.compensation)
     assert audit().clean and {r.status for r in world.reservations("trip-08")} == {"cancelled"}
     assert [p.status for p in world.payments("trip-08")] == ["refunded"]
+
+
+async def test_10_the_saga_under_test_books_and_a_bad_card_is_undone_as_the_tests_assert(tmp_path, student_env, dev_server, world):
+    code, output = run_as_student(copy_of_solution("10", tmp_path / "a", flipped=False), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-10")
+    assert code == 0, output
+    assert timeline.status == "Completed"
+    assert timeline.activities == STEPS + ["send_confirmation_email", "award_loyalty_points"]
+
+    code, output = run_as_student(copy_of_solution("10", tmp_path / "b", flipped=True), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-10")
+    assert code == 1, output
+    # What the solution's test of a declined card asserts with mocks, in the real world.
+    assert timeline.status == "Failed" and timeline.steps == STEPS[:4]
+    assert timeline.compensations == ["refund_payment", "cancel_car", "cancel_hotel", "cancel_flight"]
+    assert audit().clean
+
+
+@pytest.mark.parametrize("target, says", [("practice", "4 passed"), ("solution", "4 passed")])
+def test_10_the_readme_command_runs_the_students_tests_from_the_exercise_folder(target, says, clean_env):
+    """`pytest -n 0 -q test_saga.py`, literally, from the folder (the repository's pytest
+    settings apply: asyncio_mode=auto), on a test server each test starts for itself."""
+    folder = exercise_dir("10") / target
+    pytest_binary = str(Path(sys.executable).parent / "pytest")
+    run = subprocess.run([pytest_binary, "-n", "0", "-q", "test_saga.py"], cwd=folder,
+                         env=clean_env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert says in run.stdout

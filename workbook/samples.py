@@ -78,6 +78,18 @@ def last_paragraph(lines: list[str]) -> list[str]:
     return lines[blanks[-1] + 1 :] if blanks else lines
 
 
+def failing_check(lines: list[str]) -> list[str]:
+    """The check lines from the first that passes or fails to the verdict's blank line."""
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith(("✓", "✗"))), len(lines))
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return lines[start:end]
+
+
+def first_line_of_last_paragraph(lines: list[str]) -> list[str]:
+    """A verdict without the line that names the next exercise (the last has none)."""
+    return last_paragraph(lines)[:1]
+
+
 def first_error(lines: list[str]) -> list[str]:
     """The line that names the exception, as a traceback ends: ``ValueError: ...``."""
     return [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)][:1]
@@ -323,6 +335,21 @@ RECIPES = (
         Run("python starter.py", exit=0, says=("Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001",)),
         CANCEL_UNDOING,  # the starter reads shared.py; the worker needs no restart
         Run("python starter.py", "08-cancelled-while-undoing", exit=1),
+    )),
+    # 10: the student's own tests, run by pytest as the README says, then judged by the
+    # check (mutation testing) as shipped and when written.
+    Recipe("10-check", "10", (
+        Run("pytest -n 0 -q test_saga.py", "10-pytest-shipped", keep=last_paragraph, exit=0),
+        Run("python -m workbook check 10", "10-check-shipped", keep=failing_check, exit=1),
+        Solve(("test_saga.py",)),
+        Run("pytest -n 0 -q test_saga.py", exit=0, says=("4 passed",)),
+        Run("python -m workbook check 10", "10-check", keep=first_line_of_last_paragraph, exit=0),
+    )),
+    Recipe("10", "10", (
+        Worker(),
+        Run("python starter.py", exit=0, says=("Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001",)),
+        BAD_CARD,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "10-declined", exit=1),
     )),
 )  # fmt: skip
 
