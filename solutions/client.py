@@ -126,6 +126,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=20, help="bookings in flight at once (default 20)")
     parser.add_argument("--seed", type=int, default=42, help="the seed that draws trips and outages")
     parser.add_argument("--no-worker", action="store_true", help="use workers started elsewhere")
+    parser.add_argument("--task-queue", default=TASK_QUEUE, help=f"the workers' queue (default {TASK_QUEUE})")
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1 or args.concurrency < 1:
         parser.error("--count and --concurrency must be at least 1")
@@ -138,9 +139,9 @@ async def main(argv: list[str] | None = None) -> int:
     from workbook.server import connect_or_start
 
     async with connect_or_start(announce=console.print) as client:
-        worker = contextlib.nullcontext() if args.no_worker else create_worker(client)
+        worker = contextlib.nullcontext() if args.no_worker else create_worker(client, args.task_queue)
         async with worker:
-            outcomes = await run_load(client, scenarios, args.concurrency)
+            outcomes = await run_load(client, scenarios, args.concurrency, args.task_queue)
     return 0 if summarize(outcomes, seed) else 1
 
 

@@ -35,11 +35,16 @@ def prepare_world() -> None:
 
 
 async def main() -> None:
+    import argparse
+
     from workbook.server import connect
 
+    parser = argparse.ArgumentParser(description="Run the capstone's worker (start as many as you like).")
+    parser.add_argument("--task-queue", default=TASK_QUEUE, help=f"the queue to poll (default {TASK_QUEUE})")
+    task_queue = parser.parse_args().task_queue
     prepare_world()
-    worker = create_worker(await connect())
-    print(f"Worker polling task queue {TASK_QUEUE!r}. Press Ctrl+C to stop.", flush=True)
+    worker = create_worker(await connect(), task_queue)
+    print(f"Worker polling task queue {task_queue!r}. Press Ctrl+C to stop.", flush=True)
     await worker.run()
 
 

@@ -141,3 +141,41 @@ def test_readme_shows_what_the_client_prints(the_44):
     for line in named:
         name = line.split()[2 if line[1] == " " else 1]
         assert line == lines[name]
+
+
+async def test_two_worker_processes_share_the_work(clean_env, dev_server):
+    """Scaling out the Temporal way: two `python solutions/worker.py` processes on one task
+    queue, one load client; both workers run activities, and every trip ends booked."""
+    import subprocess
+    import sys
+
+    from temporalio.api.enums.v1 import EventType
+
+    task_queue = f"two-workers-{uuid.uuid4()}"
+    env = dict(clean_env, TEMPORAL_ADDRESS=dev_server.client.service_client.config.target_host)
+    with loaded(SOLUTIONS, MODULES) as modules:
+        seed = modules.seed.load_seed()
+        modules.seed.fresh_world(seed)
+        workers = [
+            subprocess.Popen([sys.executable, "worker.py", "--task-queue", task_queue], cwd=SOLUTIONS, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+            for _ in range(2)
+        ]
+        try:
+            scenarios = modules.scenarios.generated(seed, 24, random.Random(3))
+            for scenario in scenarios:
+                scenario.outages = []
+            outcomes = await modules.client.run_load(dev_server.client, scenarios, 24, task_queue)
+        finally:
+            for worker in workers:
+                worker.terminate()
+            printed = [worker.communicate(timeout=30)[0] for worker in workers]
+    assert all("720 flight instances" in text for text in printed), printed  # each says what it loaded
+    assert {o.status for o in outcomes} <= {"Completed", "Failed"} and audit().clean
+    identities = set()
+    for outcome in outcomes:
+        handle = dev_server.client.get_workflow_handle(outcome.scenario.request.trip_id)
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                identities.add(event.activity_task_started_event_attributes.identity)
+    assert {str(w.pid) for w in workers} == {identity.split("@")[0] for identity in identities}
