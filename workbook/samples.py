@@ -413,6 +413,8 @@ def copy_repository(target: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
     shutil.copytree(REPO_ROOT / "workbook", target / "workbook", ignore=ignore)
     shutil.copytree(REPO_ROOT / "exercises", target / "exercises", ignore=ignore)
+    # Its pytest settings too: `pytest` run inside the checkout reads them (exercise 10).
+    shutil.copy(REPO_ROOT / "pyproject.toml", target / "pyproject.toml")
     return target
 
 

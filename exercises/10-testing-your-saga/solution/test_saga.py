@@ -10,6 +10,7 @@ import uuid
 from contextlib import asynccontextmanager
 
 import pytest
+import pytest_asyncio
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
@@ -19,6 +20,9 @@ from workbook.testing import start_time_skipping
 from workbook.timeline import timeline_of
 from workbook.trips import TripRequest, example_trip
 from workflow import BookTripWorkflow
+
+# Every test here is a coroutine: run each on an asyncio event loop (pytest-asyncio).
+pytestmark = pytest.mark.asyncio
 
 STEPS = ["book_flight", "book_hotel", "book_car", "charge_payment", "confirm_trip"]
 AUXILIARY = ["send_confirmation_email", "award_loyalty_points"]
@@ -31,7 +35,7 @@ ANSWERS = {
 
 
 # Part A: the environment, the mocks, and a worker of mocks on a fresh task queue.
-@pytest.fixture
+@pytest_asyncio.fixture
 async def env():
     # TODO Part A: start the time-skipping environment, yield it to the test, leave it after.
     async with await start_time_skipping() as env:
