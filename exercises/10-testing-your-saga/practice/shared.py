@@ -18,6 +18,9 @@ WORKFLOW_ID = "trip-10"
 # A valid card number has 16 digits. Delete the last digit to make the payment
 # fail for real, in the travel world, and compare what the saga does there with
 # what your test of a declined card asserts: the same undos, in the same order.
+# The travel world refuses such a card with a business error, which activities.py
+# marks non-retryable: the payment is tried once, as your mock's `declined()` is.
+# Your tests need no switch: each one tells its mocks what to fail.
 CARD_NUMBER = "4242424242424242"
 # ===============================================================================
 
