@@ -20,7 +20,8 @@ WORKFLOW_ID = "trip-10"
 # what your test of a declined card asserts: the same undos, in the same order.
 # The travel world refuses such a card with a business error, which activities.py
 # marks non-retryable: the payment is tried once, as your mock's `declined()` is.
-# Your tests need no switch: each one tells its mocks what to fail.
+# Your tests need no switch: each one tells its mocks what to fail. A typo here (a
+# letter, a space) is refused by the starter before anything is booked.
 CARD_NUMBER = "4242424242424242"
 # ===============================================================================
 
