@@ -9,6 +9,7 @@ fails for good (06), an auxiliary email nobody undoes (05).
 from __future__ import annotations
 
 import json
+import time
 from contextlib import contextmanager
 from dataclasses import asdict
 
@@ -54,8 +55,19 @@ def cancel_flight(request: BookingRequest) -> None:
     world.cancel_flight(key=key(request, "flight"))
 
 
+def take_time(operation: str, request: BookingRequest, step: str) -> None:
+    """A desk that is slow today (a "slow" fault, e.g. from chaos.py) takes its time, and
+    heartbeats meanwhile: if this worker dies, Temporal notices within the heartbeat timeout."""
+    waited, slow = 0.0, world.slowness(operation, request.trip_id, key=key(request, step))
+    while waited < slow:
+        activity.heartbeat()
+        time.sleep(0.1)
+        waited += 0.1
+
+
 @activity.defn
 def book_hotel(request: BookingRequest) -> str:
+    take_time("book_hotel", request, "hotel")
     with business_errors_are_final():
         hotel = SEED.hotel_in(request.destination)
         booked = world.book_hotel(request.trip_id, hotel, request.room_type, request.nights, key=key(request, "hotel"))
@@ -69,6 +81,7 @@ def cancel_hotel(request: BookingRequest) -> None:
 
 @activity.defn
 def book_car(request: BookingRequest) -> str:
+    take_time("book_car", request, "car")
     with business_errors_are_final():
         city = SEED.city(request.destination)
         booked = world.book_car(request.trip_id, request.car_type, request.rental_days, key=key(request, "car"), city=city)

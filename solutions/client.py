@@ -88,8 +88,11 @@ def _city(seed, airport: str) -> str:
 
 
 async def run_load(
-    client: Client, scenarios: list[Scenario], concurrency: int, task_queue: str = TASK_QUEUE
+    client: Client, scenarios: list[Scenario], concurrency: int, task_queue: str = TASK_QUEUE, done: list | None = None
 ) -> list[Outcome]:
+    """Book every scenario, ``concurrency`` at a time; each outcome is also appended to
+    ``done`` as it lands (chaos.py watches it)."""
+    done = [] if done is None else done
     gate = asyncio.Semaphore(concurrency)
     columns = (TextColumn("booking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
@@ -99,6 +102,7 @@ async def run_load(
             async with gate:
                 outcome = await book(client, scenario, task_queue)
             progress.advance(task)
+            done.append(outcome)
             return outcome
 
         return await asyncio.gather(*(one(s) for s in scenarios))

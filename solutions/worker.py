@@ -5,6 +5,7 @@ queue, on one machine or many: Temporal shares the work out."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -25,6 +26,9 @@ def create_worker(client: Client, task_queue: str = TASK_QUEUE, **options) -> Wo
         activities=ALL_ACTIVITIES,
         activity_executor=ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
+        # A workflow's next task waits this long for this worker before any worker may take
+        # it: short, so a worker that died (chaos.py) holds up its trips for a second only.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         **options,
     )
 

@@ -26,13 +26,14 @@ with workflow.unsafe.imports_passed_through():
     from shared import BookingRequest, BookingResult
 
 # An undo must not give up on an outage: it retries until it succeeds.
-UNDO = dict(start_to_close_timeout=timedelta(seconds=10), retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1)))
+UNDO = dict(start_to_close_timeout=timedelta(seconds=5), retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1)))
 
 
 def step_options(request: BookingRequest) -> dict:
     """A step gets request.attempts tries: outages pass, business errors fail at once."""
     policy = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=max(1, request.attempts))
-    return dict(start_to_close_timeout=timedelta(seconds=10), retry_policy=policy)
+    # The heartbeat timeout: a slow desk heartbeats, so a worker that died is noticed in 2 s.
+    return dict(start_to_close_timeout=timedelta(seconds=5), heartbeat_timeout=timedelta(seconds=2), retry_policy=policy)
 
 
 @workflow.defn
