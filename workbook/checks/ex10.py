@@ -160,6 +160,7 @@ async def _run(folder: Path, source: str, target: str, stop_at_first: bool, kill
             _run_pytest(folder, source, target, stop_at_first, run, killers)
         except BaseException as err:  # a test that exits the interpreter, say
             run.errors.append(f"{type(err).__name__}: {err}")
+            run.done = True  # it ended: named as an error, not as a hang
         finally:
             loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(None))
 
@@ -285,7 +286,8 @@ async def tests_catch_every_broken_saga(lab):
             f"{verdicts.caught} of {total} broken sagas. A test proves something only when it can "
             "fail: assert on the calls your mocks recorded and on how the workflow ended. Start "
             "with a test that fails the payment and asserts the undo order (refund_payment, "
-            "cancel_car, cancel_hotel, cancel_flight). They missed: " + _missed(verdicts.survived)
+            "cancel_car, cancel_hotel, cancel_flight)."
+            + (f" They missed: {_missed(verdicts.survived)}" if verdicts.caught else "")
         )
     if verdicts.caught == 0:
         raise CheckFailed(
