@@ -185,6 +185,12 @@ def why_it_detects_nothing(source: str) -> str:
             "WorkflowHistory.from_json(workflow_id, text), and replay it with "
             "`await Replayer(workflows=[BookTripWorkflow]).replay_workflow(history)`."
         )
+    if _discarded(source):
+        return (
+            "your replay test calls replay_workflow() without awaiting it: it makes a coroutine and "
+            "drops it, so nothing is replayed. Make the test `async def` and "
+            "`await Replayer(...).replay_workflow(history)` (or asyncio.run() it)."
+        )
     quiet = [
         k for call in replays for k in call.keywords
         if k.arg == "raise_on_replay_failure" and isinstance(k.value, ast.Constant) and k.value.value is False
@@ -211,6 +217,15 @@ def why_it_detects_nothing(source: str) -> str:
         "workflow with the email sent unpatched, which cannot replay the shipped history. Does "
         "it replay the shipped history, and let the error raise?"
     )
+
+
+def _discarded(source: str) -> bool:
+    """A replay call made as a statement of its own: its coroutine is never awaited."""
+    return any(
+        isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "attr", "").startswith("replay_workflow")
+        for node in ast.walk(ast.parse(source))
+    )  # fmt: skip
 
 
 def _swallowed(source: str) -> bool:
