@@ -69,7 +69,7 @@ def take_time(operation: str, request: BookingRequest, step: str) -> None:
 def book_hotel(request: BookingRequest) -> str:
     take_time("book_hotel", request, "hotel")
     with business_errors_are_final():
-        hotel = SEED.hotel_in(request.destination)
+        hotel = SEED.hotel_stock(SEED.hotel_in(request.destination), request.day)
         booked = world.book_hotel(request.trip_id, hotel, request.room_type, request.nights, key=key(request, "hotel"))
         return booked.id
 
@@ -83,7 +83,7 @@ def cancel_hotel(request: BookingRequest) -> None:
 def book_car(request: BookingRequest) -> str:
     take_time("book_car", request, "car")
     with business_errors_are_final():
-        city = SEED.city(request.destination)
+        city = SEED.car_desk(SEED.city(request.destination), request.day)
         booked = world.book_car(request.trip_id, request.car_type, request.rental_days, key=key(request, "car"), city=city)
         return booked.id
 

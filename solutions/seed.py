@@ -70,12 +70,27 @@ class Seed:
             (f"{r['number']}-{day}-{CABINS[cabin]}", r["origin"], r["destination"], day, c["price"] * 100, c["seats"])
             for r in self.data["routes"] for day in self.days for cabin, c in r["cabins"].items()
         ]  # fmt: skip
+        # Rooms and cars are counted per day (the world counts stock, not dates): a room
+        # taken on 1 February is still free on 10 March. See hotel_stock and car_desk.
         rooms = [
-            (h["id"], h["name"], h["city"], kind, room["price"] * 100, room["count"])
-            for h in self.data["hotels"] for kind, room in h["rooms"].items()
+            (self.hotel_stock(h["id"], day), h["name"], h["city"], kind, room["price"] * 100, room["count"])
+            for h in self.data["hotels"] for kind, room in h["rooms"].items() for day in self.days
         ]  # fmt: skip
-        cars = [(c["city"], c["type"], c["price"] * 100, c["count"]) for c in self.data["cars"]]
+        cars = [
+            (self.car_desk(c["city"], day), c["type"], c["price"] * 100, c["count"])
+            for c in self.data["cars"] for day in self.days
+        ]  # fmt: skip
         return flights, rooms, cars
+
+    @staticmethod
+    def hotel_stock(hotel: str, day: str) -> str:
+        """The world's id for a hotel's rooms on one arrival day, e.g. hudson-grand@2027-01-20."""
+        return f"{hotel}@{day}"
+
+    @staticmethod
+    def car_desk(city: str, day: str) -> str:
+        """The world's city for the cars picked up there on one day, e.g. New York@2027-01-20."""
+        return f"{city}@{day}"
 
     def summary(self) -> dict[str, int]:
         return {

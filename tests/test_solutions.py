@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -35,6 +36,7 @@ def test_the_seed_has_the_reference_sizes(capstone):
     }  # fmt: skip
     flights, rooms, cars = seed.inventory()
     assert len({f[0] for f in flights}) == 720 * 3  # every instance in three cabins
+    assert sum(r[5] for r in rooms) == 60 * 60 and sum(c[3] for c in cars) == 32 * 60  # each day's stock
     assert capstone.seed.ensure_world(seed) is False  # loaded once: a restarted worker keeps what is booked
 
 
@@ -141,6 +143,12 @@ def test_readme_shows_what_the_client_prints(the_44):
     for line in named:
         name = line.split()[2 if line[1] == " " else 1]
         assert line == lines[name]
+    # Stock is counted per day, so seed 42's outcomes do not depend on timing: the summary too.
+    outcomes, *_ = the_44
+    text = (SOLUTIONS / "README.md").read_text()
+    summary = text[text.index("RESULTS\n") + 8 : text.index("Audit:")].splitlines()
+    counts = Counter(o.kind for o in outcomes.values())
+    assert {line.split(None, 1)[1]: int(line.split()[0]) for line in summary} == counts
 
 
 async def test_two_worker_processes_share_the_work(clean_env, dev_server):
