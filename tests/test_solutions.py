@@ -201,3 +201,9 @@ async def test_small_chaos_run_ends_clean(world, dev_server, monkeypatch, capsys
     report = audit()
     assert report.clean and not report.double_bookings, str(report)
     assert len({r.trip_id for r in world.reservations()}) > 50  # the trips really ran against this world
+
+
+def test_the_saga_helper_is_exercise_08s():
+    """solutions/saga.py is exercise 08's solution, unchanged (its README says so)."""
+    lesson = REPO_ROOT / "exercises" / "08-saga-helper" / "solution" / "saga.py"
+    assert (SOLUTIONS / "saga.py").read_text() == lesson.read_text()
