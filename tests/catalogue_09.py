@@ -49,9 +49,9 @@ ANSWERS = [
         (TEST, "async def check_the_history_recorded_before_the_email_still_replays():"),
         ("    asyncio.run(test_the_history_recorded_before_the_email_still_replays())", "    asyncio.run(check_the_history_recorded_before_the_email_still_replays())"),
     ], "has no test function"),
-    wrong("09", "a history of its own, made in the test", "test_replay.py", replay(
-        "    history = WorkflowHistory(\"trip\", [])  # (an empty history: nothing to compare)\n"
-        "    await Replayer(workflows=[BookTripWorkflow]).replay_workflow(history)\n"
+    wrong("09", "the replay's failure asserted the wrong way round", "test_replay.py", replay(
+        LOAD + "    result = await Replayer(workflows=[BookTripWorkflow]).replay_workflow(history, raise_on_replay_failure=False)\n"
+        "    assert result.replay_failure  # (it should be None)\n"
     ), "fails on your own workflow"),
     # right ways
     right("09", "a different patch id", "workflow.py", [('EMAIL_PATCH = "send-confirmation-email"', 'EMAIL_PATCH = "email-after-confirm-v1"')]),

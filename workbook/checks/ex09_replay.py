@@ -37,6 +37,7 @@ from workbook.server import quiet_runtime
 
 TEST_FILE = "test_replay.py"
 HISTORY_NAME = "trip-before-email.json"
+TEST_TIMEOUT = 20.0  # seconds for one test function (a replay takes a tenth of one)
 _CWD = asyncio.Lock()  # the test may open files relative to its folder: one chdir at a time
 
 
@@ -155,10 +156,10 @@ async def run_test_file(folder: Path, workflow_module: str | None = None) -> Bas
                 raise NoTests()
             for test in tests:
                 try:
-                    if inspect.iscoroutinefunction(test):
-                        await test()
-                    else:
-                        await asyncio.to_thread(test)
+                    running = test() if inspect.iscoroutinefunction(test) else asyncio.to_thread(test)
+                    await asyncio.wait_for(running, TEST_TIMEOUT)
+                except asyncio.TimeoutError:
+                    return TimeoutError(f"{test.__name__} did not finish within {TEST_TIMEOUT:.0f} seconds")
                 except (Exception, AssertionError) as err:
                     return err
         finally:
