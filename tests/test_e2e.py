@@ -5,7 +5,9 @@ the travel world and the event history."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +31,7 @@ SWITCHES = {
     "06": ("CANCEL_DURING_CAR = False", "CANCEL_DURING_CAR = True"),
     "07": ("HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = True"),
     "08": ("CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = True"),
+    "09": ("SLOW_HOTEL_SECONDS = 0", "SLOW_HOTEL_SECONDS = 20"),
     "10": ('CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"'),
 }
 
@@ -117,6 +120,7 @@ MALFORMED = [
     ("06", "REFUND_REFUSED = False", 'REFUND_REFUSED = "yes"', "in shared.py, REFUND_REFUSED should be True or False"),
     ("07", "HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = 1", "in shared.py, HOTEL_FAILS_WHILE_CAR_BOOKS should be True or False"),
     ("08", "CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = 1", "in shared.py, CANCEL_WHILE_UNDOING should be True or False"),
+    ("09", "SLOW_HOTEL_SECONDS = 0", 'SLOW_HOTEL_SECONDS = "20"', "in shared.py, SLOW_HOTEL_SECONDS should be a whole number"),
 ]  # fmt: skip
 
 
@@ -306,3 +310,66 @@ def test_10_the_readme_command_runs_the_students_tests_from_the_exercise_folder(
                          env=clean_env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert says in run.stdout
+
+
+async def test_09_a_worker_killed_during_the_hotel_is_replaced_and_the_trip_goes_on(tmp_path, student_env, dev_server, world):
+    code, output = run_as_student(copy_of_solution("09", tmp_path / "a", flipped=False), student_env)
+    timeline = await fetch_timeline(dev_server.client, "trip-09")
+    assert code == 0, output
+    assert timeline.status == "Completed" and timeline.activities == STEPS + ["send_confirmation_email"]
+    assert ("send_email", "trip-09:Ada Lovelace", True) in world.journal()
+
+    # As the README says: once the starter names the worker running book_hotel, kill -9 it,
+    # and start a new worker.
+    folder = copy_of_solution("09", tmp_path / "b", flipped=True)
+    workers = [subprocess.Popen([sys.executable, "worker.py"], cwd=folder, env=student_env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]  # fmt: skip
+    starter = subprocess.Popen([sys.executable, "starter.py"], cwd=folder, env=student_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        assert "Worker polling task queue" in workers[0].stdout.readline()
+        said = []
+        for line in starter.stdout:
+            said.append(line)
+            if "kill -9" in line:
+                break
+        pid = int(said[-1].rsplit("kill -9 ", 1)[1])
+        assert pid == workers[0].pid, "".join(said)
+        os.kill(pid, signal.SIGKILL)
+        assert workers[0].wait(timeout=30) == -signal.SIGKILL
+        workers.append(subprocess.Popen([sys.executable, "worker.py"], cwd=folder, env=student_env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        output = "".join(said) + starter.stdout.read()
+        assert starter.wait(timeout=120) == 0, output
+    finally:
+        for process in [starter, *workers]:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+    timeline = await fetch_timeline(dev_server.client, "trip-09")
+    assert timeline.status == "Completed" and timeline.activities == STEPS + ["send_confirmation_email"]
+    hotel = timeline.runs[1]
+    assert hotel.name == "book_hotel" and hotel.attempts == 2  # the first attempt died with the worker
+    booked = [operation for operation, key, changed in world.journal() if key.startswith("trip-09:") and changed]
+    assert [booked.count(op) for op in ("book_flight", "book_hotel", "book_car", "charge_card")] == [1, 1, 1, 1]
+    assert world.is_confirmed("trip-09") and audit().clean
+    assert "Trip booked" in output
+
+
+def test_09_the_readme_replay_test_passes_and_catches_the_unpatched_email(tmp_path, clean_env):
+    """The README's command, literally, from the exercise's folder (the repository's pytest
+    settings apply): it passes on the solution; and a copy with the email unpatched fails it."""
+    command = [sys.executable, "-m", "pytest", "test_replay.py", "-n", "0", "-q", "-p", "no:cacheprovider"]
+    folder = exercise_dir("09") / "solution"
+    run = subprocess.run(command, cwd=folder, env=clean_env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout + run.stderr
+
+    unpatched = tmp_path / "unpatched"  # outside the repository: its pytest settings don't reach here
+    shutil.copytree(folder, unpatched, ignore=shutil.ignore_patterns("__pycache__"))
+    workflow = unpatched / "workflow.py"
+    patched = "        if workflow.patched(EMAIL_PATCH):\n            await self.send_email(trip)\n"
+    assert patched in workflow.read_text()
+    workflow.write_text(workflow.read_text().replace(patched, "        await self.send_email(trip)\n"))
+    run = subprocess.run([*command, "-o", "asyncio_mode=auto"], cwd=unpatched, env=clean_env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 1 and "NondeterminismError" in run.stdout, run.stdout + run.stderr
