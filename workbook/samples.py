@@ -90,6 +90,16 @@ def first_line_of_last_paragraph(lines: list[str]) -> list[str]:
     return last_paragraph(lines)[:1]
 
 
+def first_failure(lines: list[str]) -> list[str]:
+    """The first failing check of a `workbook check`: its ✗ line and what it says."""
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("✗")), None)
+    if start is None:
+        return []
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip()
+                or lines[i].lstrip().startswith(("✓", "✗"))), len(lines))  # fmt: skip
+    return lines[start:end]
+
+
 def first_error(lines: list[str]) -> list[str]:
     """The line that names the exception, as a traceback ends: ``ValueError: ...``."""
     return [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)][:1]
@@ -143,6 +153,9 @@ class Run:
     waits: bool = False
     exit: int | None = None
     says: tuple[str, ...] = ()
+    # Once the command prints this, crash the worker (kill -9) and start a new one, as
+    # the README tells the student to (exercise 09), while the command goes on.
+    crash: str = ""
 
 
 Step = Solve | Edit | Worker | Run
@@ -181,6 +194,8 @@ HOTEL_FAILS = Edit("shared.py", "HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FA
 GATHER_RAISES = Edit("workflow.py", "book_car)),\n                return_exceptions=True,\n", "book_car)),\n")
 # Exercise 08's switch: the customer cancels while the saga is taking the car back.
 CANCEL_UNDOING = Edit("shared.py", "CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = True")
+# Exercise 09's switch: the hotel desk is slow, so that the worker can be killed meanwhile.
+SLOW_HOTEL = Edit("shared.py", "SLOW_HOTEL_SECONDS = 0", "SLOW_HOTEL_SECONDS = 20")
 AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
 
 RECIPES = (
@@ -335,6 +350,25 @@ RECIPES = (
         Run("python starter.py", exit=0, says=("Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001",)),
         CANCEL_UNDOING,  # the starter reads shared.py; the worker needs no restart
         Run("python starter.py", "08-cancelled-while-undoing", exit=1),
+    )),
+    Recipe("09-check", "09", (
+        Run("python -m workbook check 09", "09-check-unpatched", keep=first_failure, exit=1),
+        Solve(("workflow.py",)),
+        Run("python -m workbook check 09", exit=1, says=("your replay test never replays a history",)),
+        Solve(),
+        Run("python -m workbook check 09", "09-check", keep=last_paragraph, exit=0),
+    )),
+    # 09 Part A with the practice as shipped (Part A has no TODO), then Part C's test run.
+    Recipe("09", "09", (
+        Worker(),
+        Run("python starter.py", exit=0, says=(
+            "Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001",
+            "Audit: zero orphans.",
+        )),
+        SLOW_HOTEL,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "09-crash", exit=0, crash="kill -9"),
+        Solve(),
+        Run("python -m pytest test_replay.py -n 0 -q", "09-replay-test", exit=0),
     )),
     # 10: the student's own tests, run by pytest as the README says, then judged by the
     # check (mutation testing) as shipped and when written.
@@ -536,6 +570,20 @@ def run_recipe(recipe: Recipe, address: str | None, namespace: str | None, workd
                             f"{sample} ({rule.__name__}); it printed:\n" + "\n".join(lines))  # fmt: skip
         result.samples[sample] = Sample(sample, recipe.exercise, command, "\n".join(kept).strip("\n"))
 
+    def crash_worker_when(process: Process, phrase: str) -> None:
+        nonlocal worker
+        deadline = time.monotonic() + RUN_WITHIN
+        while phrase not in "\n".join(process.text()) and process.popen.poll() is None:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        if worker and phrase in "\n".join(process.text()):
+            os.killpg(worker[0].popen.pid, signal.SIGKILL)  # kill -9: no goodbye
+            worker[0].popen.wait()
+            worker = (Process("python worker.py", practice, env), worker[1])
+            if not worker[0].wait_for_output(READY_WITHIN):
+                problems.append(f"recipe {recipe.name}: python worker.py said nothing after the crash")
+
     def stop_worker() -> None:
         nonlocal worker
         if worker:
@@ -567,6 +615,8 @@ def run_recipe(recipe: Recipe, address: str | None, namespace: str | None, workd
                     process.stop()
                     code = None
                 else:
+                    if step.crash:
+                        crash_worker_when(process, step.crash)
                     code = process.finish(RUN_WITHIN)
                     lines = process.text()
                     if code is None:

@@ -237,7 +237,7 @@ async def old_history_replays(lab):
         )
     else:
         advice = (
-            "the old run went from confirm_trip straight to its end, and your workflow asks for "
+            "The old run went from confirm_trip straight to its end, and your workflow asks for "
             "send_confirmation_email there. Send the email only `if workflow.patched(EMAIL_PATCH):`, "
             "which is False when a run recorded without it replays, and True for new runs."
         )
