@@ -261,7 +261,7 @@ class Lab:
 
 
 async def _last_event(handle) -> str:
-    """" Its history ends with ...": where a workflow that never finishes stands."""
+    """Where a workflow that never finishes stands: its last event in history, as words."""
     last = None
     async for event in handle.fetch_history_events():
         last = event
