@@ -111,8 +111,7 @@ def fresh_world(seed: Seed) -> Path:
     """An empty world holding the seed's inventory (and nothing booked). Returns its file."""
     use_capstone_world()
     path = world.reset()
-    flights, rooms, cars = seed.inventory()
-    world.load_inventory(flights=flights, hotel_rooms=rooms, cars=cars)
+    _load(seed.inventory())
     return path
 
 
@@ -120,14 +119,19 @@ def ensure_world(seed: Seed) -> bool:
     """Load the seed unless the world already holds it (a restarted worker keeps what is
     booked). True if it was loaded now."""
     use_capstone_world()
-    first_flight = seed.inventory()[0][0][0]
+    inventory = seed.inventory()
+    first_flight = inventory[0][0][0]
     try:
         world.available("flight", first_flight)
         return False
     except world.UnknownItem:
-        flights, rooms, cars = seed.inventory()
-        world.load_inventory(flights=flights, hotel_rooms=rooms, cars=cars)
+        _load(inventory)
         return True
+
+
+def _load(inventory: tuple[list, list, list]) -> None:
+    flights, rooms, cars = inventory
+    world.load_inventory(flights=flights, hotel_rooms=rooms, cars=cars)
 
 
 def describe(seed: Seed) -> str:

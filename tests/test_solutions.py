@@ -3,7 +3,6 @@ and every named scenario of the load client, judged from the world and from hist
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from collections import Counter
@@ -93,9 +92,8 @@ async def the_44(tmp_path_factory, dev_server):
     their outages, as `python solutions/client.py` books them; then the audit."""
     from workbook import world
 
-    saved = os.environ.get(world.DB_ENV_VAR)
-    os.environ[world.DB_ENV_VAR] = str(tmp_path_factory.mktemp("capstone") / "world.db")
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # module-scoped: the world fixture is per test
+        patch.setenv(world.DB_ENV_VAR, str(tmp_path_factory.mktemp("capstone") / "world.db"))
         with loaded(SOLUTIONS, MODULES) as modules:
             seed = modules.seed.load_seed()
             modules.seed.fresh_world(seed)
@@ -105,11 +103,6 @@ async def the_44(tmp_path_factory, dev_server):
                 outcomes = await modules.client.run_load(dev_server.client, scenarios, 44, task_queue)
             lines = {o.scenario.name: modules.client.line(n, 44, o, seed) for n, o in enumerate(outcomes, 1)}
             return {o.scenario.name: o for o in outcomes}, audit(), lines
-    finally:
-        if saved is None:
-            os.environ.pop(world.DB_ENV_VAR, None)
-        else:
-            os.environ[world.DB_ENV_VAR] = saved
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
