@@ -57,6 +57,21 @@ class Seed:
             raise world.UnknownItem(f"{route['number']} has no {cabin} cabin (it has {', '.join(CABINS)})")
         return f"{route['number']}-{day}-{CABINS[cabin]}"
 
+    def parse_flight(self, flight_id: str) -> tuple[str, str, str, str]:
+        """Origin, destination, day and cabin of a flight id such as SG101-2027-01-20-Y, or
+        UnknownItem saying what is wrong with it."""
+        number, _, rest = flight_id.partition("-")
+        day, _, letter = rest.rpartition("-")
+        route = next((r for r in self.data["routes"] if r["number"] == number), None)
+        cabin = next((name for name, code in CABINS.items() if code == letter), None)
+        if route is None or cabin is None or not day:
+            raise world.UnknownItem(
+                f"there is no flight {flight_id!r}: a flight is number-date-cabin, e.g. "
+                f"{self.data['routes'][0]['number']}-{self.days[0]}-Y (cabins Y, J, F)"
+            )
+        self.flight(route["origin"], route["destination"], day, cabin)  # flies that day?
+        return route["origin"], route["destination"], day, cabin
+
     def hotel_in(self, airport: str) -> str:
         city = self.city(airport)
         for hotel in self.data["hotels"]:

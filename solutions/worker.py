@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES, SEED
+from observability import CountUndos
 from seed import describe, ensure_world
 from shared import TASK_QUEUE
 from workflow import TravelBookingWorkflow
@@ -19,6 +20,7 @@ ACTIVITY_THREADS = 32  # the activities wait on the world's database, on threads
 
 
 def create_worker(client: Client, task_queue: str = TASK_QUEUE, **options) -> Worker:
+    options["interceptors"] = [CountUndos(), *options.get("interceptors", ())]  # the undo counters
     return Worker(
         client,
         task_queue=task_queue,
@@ -41,14 +43,27 @@ def prepare_world() -> None:
 async def main() -> None:
     import argparse
 
-    from workbook.server import connect
+    import prometheus_client
+
+    from observability import REGISTRY, tracing_interceptor
+    from workbook.server import connect, metrics_runtime
 
     parser = argparse.ArgumentParser(description="Run the capstone's worker (start as many as you like).")
     parser.add_argument("--task-queue", default=TASK_QUEUE, help=f"the queue to poll (default {TASK_QUEUE})")
-    task_queue = parser.parse_args().task_queue
+    parser.add_argument("--metrics-port", type=int, help="serve the SDK's metrics on PORT, the bookings' on PORT+1")
+    parser.add_argument("--trace", metavar="FILE", help="write OpenTelemetry spans to FILE (JSON lines)")
+    args = parser.parse_args()
+    connect_options = {}
+    if args.metrics_port:
+        connect_options["runtime"] = metrics_runtime(f"0.0.0.0:{args.metrics_port}")
+        prometheus_client.start_http_server(args.metrics_port + 1, registry=REGISTRY)
+        print(f"Metrics: http://localhost:{args.metrics_port}/metrics (Temporal SDK), "
+              f"http://localhost:{args.metrics_port + 1}/metrics (bookings)")  # fmt: skip
+    if args.trace:
+        connect_options["interceptors"] = [tracing_interceptor(args.trace)]
     prepare_world()
-    worker = create_worker(await connect(), task_queue)
-    print(f"Worker polling task queue {task_queue!r}. Press Ctrl+C to stop.", flush=True)
+    worker = create_worker(await connect(**connect_options), args.task_queue)
+    print(f"Worker polling task queue {args.task_queue!r}. Press Ctrl+C to stop.", flush=True)
     await worker.run()
 
 

@@ -16,7 +16,7 @@ from workbook.loader import loaded
 from workbook.world import REPO_ROOT
 
 SOLUTIONS = REPO_ROOT / "solutions"
-MODULES = ("shared", "seed", "scenarios", "activities", "workflow", "worker", "client")
+MODULES = ("shared", "seed", "scenarios", "observability", "activities", "workflow", "worker", "client")
 
 
 @pytest.fixture
@@ -200,3 +200,27 @@ def test_the_saga_helper_is_exercise_08s():
     """solutions/saga.py is exercise 08's solution, unchanged (its README says so)."""
     lesson = REPO_ROOT / "exercises" / "08-saga-helper" / "solution" / "saga.py"
     assert (SOLUTIONS / "saga.py").read_text() == lesson.read_text()
+
+
+async def test_tracing_follows_one_trip_across_client_workflow_and_activities(capstone, dev_server, tmp_path):
+    """With the SDK's OpenTelemetry interceptor (observability.tracing_interceptor), one
+    trip is one trace: its start, its workflow and each of its activities, in one file."""
+    import json
+
+    from temporalio.client import Client
+
+    spans_file = tmp_path / "spans.jsonl"
+    interceptor = capstone.observability.tracing_interceptor(str(spans_file))
+    client = Client(dev_server.client.service_client, interceptors=[interceptor])
+    seed, task_queue = capstone.seed.load_seed(), f"traced-{uuid.uuid4()}"
+    scenario = capstone.scenarios.generated(seed, 1, random.Random(5))[0]
+    scenario.outages = []
+    async with capstone.worker.create_worker(client, task_queue):
+        outcome = await capstone.client.book(client, scenario, task_queue)
+    assert outcome.status == "Completed", outcome
+    spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    names = {span["name"] for span in spans}
+    assert {"StartWorkflow:TravelBookingWorkflow", "RunWorkflow:TravelBookingWorkflow"} <= names
+    for step in ("book_flight", "book_hotel", "book_car", "charge_payment", "confirm_trip"):
+        assert f"RunActivity:{step}" in names, names
+    assert len({span["context"]["trace_id"] for span in spans}) == 1  # one trip, one trace

@@ -23,7 +23,7 @@ from typing import AsyncIterator
 
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
-from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.runtime import LoggingConfig, PrometheusConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from workbook.world import REPO_ROOT
 
@@ -46,12 +46,18 @@ def quiet_runtime() -> Runtime:
     warnings (e.g. the test server's heartbeat-capability notice)."""
     global _RUNTIME
     if _RUNTIME is None:
-        logging = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
-        _RUNTIME = Runtime(telemetry=TelemetryConfig(logging=logging))
+        _RUNTIME = Runtime(telemetry=TelemetryConfig(logging=_QUIET_LOGGING))
     return _RUNTIME
 
 
+def metrics_runtime(bind_address: str) -> Runtime:
+    """The same, also serving the SDK's own Prometheus metrics at http://bind_address/metrics."""
+    metrics = PrometheusConfig(bind_address=bind_address)
+    return Runtime(telemetry=TelemetryConfig(logging=_QUIET_LOGGING, metrics=metrics))
+
+
 _RUNTIME: Runtime | None = None
+_QUIET_LOGGING = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
 
 
 def find_binary(name: str) -> str:
@@ -162,14 +168,15 @@ def _stop(process: subprocess.Popen, gently: bool = False) -> None:
 
 
 @asynccontextmanager
-async def connect_or_start(announce=print) -> AsyncIterator[Client]:
+async def connect_or_start(announce=print, **overrides) -> AsyncIterator[Client]:
     """A connected client; starts an embedded dev server for the duration if needed.
+    ``overrides`` are Client.connect() options (e.g. a runtime that exports metrics).
 
     Only the default local address gets an embedded server: if you configured another
     address, you meant that server, and its absence is an error worth seeing.
     """
     try:
-        client = await connect()
+        client = await connect(**overrides)
     except ServerUnreachable:
         if connect_config()["target_host"] != DEFAULT_ADDRESS:
             raise
@@ -188,13 +195,13 @@ async def connect_or_start(announce=print) -> AsyncIterator[Client]:
             dev_server_command(7233, UI_PORT, None), stdout=log, stderr=log, start_new_session=True
         )
         try:
-            client = await _wait_until_up(process, log)
+            client = await _wait_until_up(process, log, **overrides)
             yield client
         finally:
             _stop(process)
 
 
-async def _wait_until_up(process: subprocess.Popen, log, within: float = 30.0) -> Client:
+async def _wait_until_up(process: subprocess.Popen, log, within: float = 30.0, **overrides) -> Client:
     deadline = asyncio.get_running_loop().time() + within
     while True:
         if process.poll() is not None:
@@ -205,7 +212,7 @@ async def _wait_until_up(process: subprocess.Popen, log, within: float = 30.0) -
                 f"another program using port 7233 or {UI_PORT}?\n" + "\n".join(said)
             )
         try:
-            return await connect(timeout=2)
+            return await connect(timeout=2, **overrides)
         except ServerUnreachable:
             if asyncio.get_running_loop().time() > deadline:
                 raise

@@ -1,0 +1,190 @@
+"""The capstone's HTTP API: book trips, follow their sagas, scrape their metrics.
+
+    python solutions/api.py          # http://localhost:3002, docs at /docs
+
+POST /book               the sagas tutorial's request; answers when the trip is booked or undone
+POST /trips              start a trip; answers at once with its id (202)
+GET  /trips/{id}         its status, its itinerary in the travel world and its saga timeline
+GET  /trips/{id}/events  its steps and undos as Server-Sent Events, until the saga ends
+GET  /metrics            bookings by outcome, saga durations, undos, flags (Prometheus)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from prometheus_client import make_asgi_app
+from sse_starlette.sse import EventSourceResponse
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from api_models import MAX_BODY_BYTES, BodyLimit, TripOrder, TutorialBooking, from_order, from_tutorial, new_trip_id
+from observability import REGISTRY, record_trip
+from seed import Seed, load_seed, use_capstone_world
+from shared import TASK_QUEUE, BookingRequest
+from workbook import world
+from workbook.timeline import ActivityRun, root_cause, timeline_from_events, timeline_of
+from workflow import TravelBookingWorkflow
+
+
+def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None = None) -> FastAPI:
+    use_capstone_world()
+    seed = seed or load_seed()
+    app = FastAPIOffline(title="Travel bookings", description=__doc__.split("\n\n")[0], version="1.0")
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.mount("/metrics", make_asgi_app(REGISTRY))
+    watching: set[asyncio.Task] = set()  # trips started by POST /trips, awaited for the metrics
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in error.errors()]
+        return JSONResponse({"error": "the request is not valid; nothing was booked", "problems": problems}, 422)
+
+    def request_for(convert, body, name: str) -> BookingRequest:
+        try:
+            return convert(body, seed, new_trip_id(name))
+        except world.UnknownItem as err:  # a flight the seed lacks: refused before anything starts
+            raise HTTPException(422, f"{err}; nothing was booked") from err
+
+    async def start(request: BookingRequest) -> WorkflowHandle:
+        return await client.start_workflow(
+            TravelBookingWorkflow.run, request, id=request.trip_id, task_queue=task_queue
+        )
+
+    @app.post("/book")
+    async def book(body: TutorialBooking) -> dict:
+        """Book a trip and wait for the saga to end, as the tutorial's endpoint does."""
+        handle = await start(request_for(from_tutorial, body, body.name))
+        try:
+            result = await handle.result()
+            answer = {"booked_car": result.car, "booked_flight": result.flight, "booked_hotel": result.hotel}
+            outcome = {"message": answer, "status": "success"}
+        except WorkflowFailureError as failure:
+            outcome = {"message": root_cause(failure), "status": "failure"}
+        await _record(handle)
+        return {"result": outcome, "user_id": handle.id}
+
+    @app.post("/trips", status_code=202)
+    async def start_trip(body: TripOrder) -> dict:
+        """Start a trip; follow it at its status and events URLs."""
+        handle = await start(request_for(from_order, body, body.customer))
+        task = asyncio.create_task(_settle(handle))
+        watching.add(task)
+        task.add_done_callback(watching.discard)
+        return {"trip_id": handle.id, "status_url": f"/trips/{handle.id}", "events_url": f"/trips/{handle.id}/events"}
+
+    @app.get("/trips/{trip_id}")
+    async def trip(trip_id: str) -> dict:
+        """The trip's status, what the world holds for it, and its saga timeline."""
+        timeline = await _timeline(client.get_workflow_handle(trip_id))
+        stored = world.stored_request(trip_id)
+        return {
+            "trip_id": trip_id,
+            "status": timeline.status,
+            "failure": timeline.failure or None,
+            "request": json.loads(stored) if stored else None,
+            "itinerary": [asdict(r) for r in world.reservations(trip_id)],
+            "payments": [asdict(p) for p in world.payments(trip_id)],
+            "flagged": world.flags(trip_id).get(trip_id),
+            "timeline": [_run(run) for run in timeline.runs],
+        }
+
+    @app.get("/trips/{trip_id}/events")
+    async def events(trip_id: str) -> EventSourceResponse:
+        """Each step and undo as it starts and ends (event: step / undo), then event: end."""
+        handle = client.get_workflow_handle(trip_id)
+        await _timeline(handle)  # a 404 now, before the stream starts
+        return EventSourceResponse(_saga_events(handle))
+
+    return app
+
+
+def _run(run: ActivityRun) -> dict:
+    return {"activity": run.name, "undo": run.compensation, "outcome": run.outcome,
+            "attempts": run.attempts, "error": run.error or None}  # fmt: skip
+
+
+async def _timeline(handle: WorkflowHandle):
+    try:
+        return await timeline_of(handle)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, f"there is no trip {handle.id!r}") from err
+        raise
+
+
+async def _saga_events(handle: WorkflowHandle):
+    """Follow the history as the server records it (a long poll: no busy loop), and send
+    each activity's change of state once."""
+    events, sent = [], {}
+    async for event in handle.fetch_history_events(wait_new_event=True):
+        events.append(event)
+        timeline = timeline_from_events(handle.id, events)
+        for index, run in enumerate(timeline.runs):
+            if sent.get(index) != (run.outcome, run.attempts):
+                sent[index] = (run.outcome, run.attempts)
+                yield {"event": "undo" if run.compensation else "step", "data": json.dumps(_run(run))}
+        if timeline.status != "Running":
+            yield {"event": "end", "data": json.dumps({"status": timeline.status, "failure": timeline.failure or None})}
+            return
+
+
+async def _settle(handle: WorkflowHandle) -> None:
+    try:
+        await handle.result()
+    except WorkflowFailureError:
+        pass
+    await _record(handle)
+
+
+async def _record(handle: WorkflowHandle) -> None:
+    """Count the trip's outcome and how long its saga took, as the server timed it."""
+    described = await handle.describe()
+    seconds = (described.close_time - described.start_time).total_seconds()
+    record_trip(described.status.name.title(), bool(world.flags(handle.id)), seconds)
+
+
+async def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import contextlib
+
+    import uvicorn
+
+    from observability import tracing_interceptor
+    from worker import create_worker, prepare_world
+    from workbook.server import connect_or_start, metrics_runtime
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3002, help="the API's port (default 3002, the tutorial's)")
+    parser.add_argument("--no-worker", action="store_true", help="use workers started elsewhere (worker.py)")
+    parser.add_argument("--task-queue", default=TASK_QUEUE)
+    parser.add_argument("--sdk-metrics-port", type=int, help="also serve the Temporal SDK's metrics on this port")
+    parser.add_argument("--trace", metavar="FILE", help="write OpenTelemetry spans to FILE (JSON lines)")
+    args = parser.parse_args(argv)
+    connect_options = {}
+    if args.sdk_metrics_port:
+        connect_options["runtime"] = metrics_runtime(f"{args.host}:{args.sdk_metrics_port}")
+    if args.trace:
+        connect_options["interceptors"] = [tracing_interceptor(args.trace)]
+    if not args.no_worker:
+        prepare_world()
+    async with connect_or_start(announce=print, **connect_options) as client:
+        worker = contextlib.nullcontext() if args.no_worker else create_worker(client, args.task_queue)
+        async with worker:
+            app = create_app(client, args.task_queue)
+            server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+            print(f"Travel API at http://{args.host}:{args.port} (try /docs). Press Ctrl+C to stop.", flush=True)
+            await server.serve()
+
+
+if __name__ == "__main__":
+    from workbook.entry import run_and_exit
+
+    run_and_exit(main)

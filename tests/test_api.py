@@ -1,0 +1,234 @@
+"""The capstone's HTTP API (solutions/api.py), driven over real HTTP with httpx: the app
+runs under uvicorn on a free port, with the capstone's worker, on the session's dev
+server. Each answer is checked against the travel world and the trip's event history."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import uuid
+from types import SimpleNamespace
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from workbook.audit import audit
+from workbook.loader import loaded
+from workbook.world import DB_ENV_VAR, REPO_ROOT
+
+SOLUTIONS = REPO_ROOT / "solutions"
+MODULES = ("shared", "seed", "observability", "activities", "workflow", "worker", "api_models", "api")
+FLIGHT = "SG101-2027-01-21-Y"  # SFO to New York, economy (New York has one car of a kind a day:
+# each test books on a day of its own)
+HOTEL_CHAIN = ["cancel_car", "cancel_hotel", "cancel_flight"]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def api(tmp_path_factory, dev_server):
+    """The API at ``api.url``, its modules at ``api.m``, on a world of its own."""
+    with pytest.MonkeyPatch.context() as patch:  # module-scoped: the world fixture is per test
+        patch.setenv(DB_ENV_VAR, str(tmp_path_factory.mktemp("api") / "world.db"))
+        with loaded(SOLUTIONS, MODULES) as m:
+            seed = m.seed.load_seed()
+            m.seed.fresh_world(seed)
+            task_queue = f"api-{uuid.uuid4()}"
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            app = m.api.create_app(dev_server.client, task_queue, seed)
+            server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+            async with m.worker.create_worker(dev_server.client, task_queue):
+                serving = asyncio.create_task(server.serve(sockets=[listener]))
+                while not server.started:
+                    await asyncio.sleep(0.01)
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}") as http:
+                    yield SimpleNamespace(http=http, m=m, task_queue=task_queue, client=dev_server.client)
+                server.should_exit = True
+                await serving
+
+
+def steps(trip: dict) -> list[str]:
+    return [run["activity"] for run in trip["timeline"] if not run["undo"]]
+
+
+def undos(trip: dict) -> list[str]:
+    return [run["activity"] for run in trip["timeline"] if run["undo"]]
+
+
+async def test_book_answers_in_the_tutorials_shape(api):
+    from workbook import world
+
+    body = {"name": "John Doe", "attempts": 5, "car": "economy", "hotel": "standard", "flight": FLIGHT}
+    answer = (await api.http.post("/book", json=body)).json()
+    assert answer["result"]["status"] == "success", answer
+    assert re.fullmatch(r"john-doe-\d{6}", answer["user_id"])
+    held = {r.kind: r for r in world.reservations(answer["user_id"])}
+    booked = answer["result"]["message"]
+    assert booked == {"booked_car": held["car"].id, "booked_flight": held["flight"].id, "booked_hotel": held["hotel"].id}
+    assert held["flight"].item == FLIGHT and {r.status for r in held.values()} == {"held"}
+    assert audit(answer["user_id"]).clean and world.confirmed_trips() >= {answer["user_id"]}
+    trip = (await api.http.get(f"/trips/{answer['user_id']}")).json()
+    assert trip["status"] == "Completed" and trip["request"]["customer"] == "John Doe"
+    assert steps(trip)[:2] == ["store_booking_request", "book_flight"]
+    assert sorted(steps(trip)[2:4]) == ["book_car", "book_hotel"]  # at once
+    assert steps(trip)[4:] == ["charge_payment", "confirm_trip", "send_confirmation_email"]
+
+
+async def test_a_failed_booking_is_undone_and_says_why(api):
+    """The tutorial's failure: a hotel the desk cannot give. The flight and car are undone."""
+    from workbook import world
+
+    body = {"name": "Jane Smith", "attempts": 3, "car": "economy", "hotel": "invalid-hotel-id",
+            "flight": "SG101-2027-01-23-Y"}  # fmt: skip
+    answer = (await api.http.post("/book", json=body)).json()
+    assert answer["result"]["status"] == "failure" and "invalid-hotel-id" in answer["result"]["message"], answer
+    assert {r.status for r in world.reservations(answer["user_id"])} == {"cancelled"}
+    trip = (await api.http.get(f"/trips/{answer['user_id']}")).json()
+    assert trip["status"] == "Failed" and undos(trip) == HOTEL_CHAIN
+    failed = [run for run in trip["timeline"] if run["outcome"] == "failed"]
+    assert [run["activity"] for run in failed] == ["book_hotel"] and failed[0]["attempts"] == 1  # not retried
+
+
+async def read_events(response: httpx.Response) -> list[tuple[str, dict]]:
+    """The Server-Sent Events of a stream, as (event, data), until it ends."""
+    received, name = [], "message"
+    async for line in response.aiter_lines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            received.append((name, json.loads(line.split(":", 1)[1])))
+    return received
+
+
+async def test_a_trip_streams_its_saga_as_server_sent_events(api):
+    """POST /trips answers at once; the stream shows every step and undo as history
+    records it, the undos after the refused card newest first, then the end."""
+    order = {"customer": "Pay Fail", "origin": "SFO", "destination": "JFK", "day": "2027-01-22",
+             "confirmation_code": "FORCE-PAYMENT-FAIL-7"}  # fmt: skip
+    started = await api.http.post("/trips", json=order)
+    assert started.status_code == 202, started.text
+    trip_id = started.json()["trip_id"]
+    async with api.http.stream("GET", started.json()["events_url"], timeout=60) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = await read_events(response)
+    assert events[-1] == ("end", {"status": "Failed", "failure": "payment refused: forced failure for testing"})
+    ended = [(name, data["activity"]) for name, data in events[:-1] if data["outcome"] != "running"]
+    started_first = [data["activity"] for name, data in events if name != "end" and data["outcome"] == "running"]
+    assert started_first[:2] == ["store_booking_request", "book_flight"]
+    assert ("step", "charge_payment") in ended
+    assert [activity for name, activity in ended if name == "undo"] == ["refund_payment", *HOTEL_CHAIN]
+    trip = (await api.http.get(f"/trips/{trip_id}")).json()
+    assert trip["status"] == "Failed" and undos(trip) == ["refund_payment", *HOTEL_CHAIN]
+    assert {r["status"] for r in trip["itinerary"]} == {"cancelled"} and trip["payments"] == []
+
+
+async def test_metrics_count_outcomes_and_undos(api):
+    """After the trips above: /metrics counts them (POST /trips is counted when it ends)."""
+    body = {"name": "Car Less", "attempts": 2, "car": "limousine", "hotel": "standard", "flight": "SG101-2027-01-24-Y"}
+    assert (await api.http.post("/book", json=body)).json()["result"]["status"] == "failure"
+    scrape = (await api.http.get("/metrics/")).text
+    assert re.search(r'^travel_bookings_total\{outcome="booked"\} [1-9]', scrape, re.M), scrape
+    assert re.search(r'^travel_bookings_total\{outcome="undone"\} [2-9]', scrape, re.M)
+    assert re.search(r'^travel_compensations_total\{activity="cancel_flight"\} [2-9]', scrape, re.M)
+    assert re.search(r'^travel_saga_duration_seconds_count\{outcome="undone"\} [2-9]', scrape, re.M)
+    assert "travel_undos_flagged_total 0.0" in scrape and "process_cpu_seconds_total" in scrape
+
+
+BAD = {
+    "a missing field": ("/book", {"name": "A", "attempts": 3, "car": "economy", "hotel": "standard"}, 422, "flight"),
+    "a wrong type": ("/book", {"name": "A", "attempts": "five", "car": "economy", "hotel": "standard",
+                                "flight": FLIGHT}, 422, "attempts"),  # fmt: skip
+    "too many attempts": ("/book", {"name": "A", "attempts": 1000, "car": "economy", "hotel": "standard",
+                                    "flight": FLIGHT}, 422, "attempts"),  # fmt: skip
+    "an unknown flight": ("/book", {"name": "A", "attempts": 3, "car": "economy", "hotel": "standard",
+                                    "flight": "XX999-2027-01-21-Y"}, 422, "no flight"),  # fmt: skip
+    "an unknown route": ("/trips", {"customer": "A", "origin": "SFO", "destination": "ATL", "day": "2027-01-21"},
+                         422, "SFO to ATL"),  # fmt: skip
+    "a day no flight flies": ("/trips", {"customer": "A", "origin": "SFO", "destination": "JFK",
+                                         "day": "2026-01-21"}, 422, "does not fly"),  # fmt: skip
+    "a misspelt field": ("/trips", {"customer": "A", "origin": "SFO", "destination": "JFK", "day": "2027-01-21",
+                                    "nigths": 2}, 422, "nigths"),  # fmt: skip
+    "not JSON": ("/book", "{name: A", 422, "JSON"),
+    "a list, not an object": ("/trips", [1, 2], 422, "body"),
+    "a huge body": ("/book", {"name": "A" * 100_000}, 413, "over"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+async def test_bad_input_gets_a_clear_4xx_and_books_nothing(api, case):
+    from workbook import world
+
+    path, body, status, words = BAD[case]
+    before = (world.reservations(), await api.client.count_workflows(f'TaskQueue="{api.task_queue}"'))
+    sent = {"content": body, "headers": {"content-type": "application/json"}} if isinstance(body, str) else {"json": body}
+    response = await api.http.post(path, **sent)
+    assert response.status_code == status, response.text
+    assert words in json.dumps(response.json())
+    assert (world.reservations(), await api.client.count_workflows(f'TaskQueue="{api.task_queue}"')) == before
+
+
+async def test_a_huge_body_sent_in_chunks_is_refused_too(api):
+    async def chunks():  # no Content-Length: the size shows only while it is read
+        for _ in range(64):
+            yield b"x" * 1024
+
+    response = await api.http.post("/book", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "over" in response.json()["error"]
+
+
+async def test_an_unknown_trip_is_a_404(api):
+    for path in ("/trips/nobody-123456", "/trips/nobody-123456/events"):
+        response = await api.http.get(path)
+        assert response.status_code == 404 and "nobody-123456" in response.json()["detail"]
+
+
+async def test_the_openapi_page_works_offline(api):
+    page = await api.http.get("/docs")
+    assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+    script = re.search(r"src=['\"]([^'\"]*swagger-ui-bundle\.js)", page.text).group(1)
+    assert script.startswith("/"), "served by the API itself, not a CDN"
+    assert (await api.http.get(script)).status_code == 200
+    paths = (await api.http.get("/openapi.json")).json()["paths"]
+    assert {"/book", "/trips", "/trips/{trip_id}", "/trips/{trip_id}/events"} <= set(paths)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_api_py_runs_as_a_program_with_the_sdks_metrics(clean_env, dev_server):
+    """`python solutions/api.py` as the README runs it (here on the session's dev server):
+    it books over HTTP with its own worker, and serves the Temporal SDK's metrics."""
+    import subprocess
+    import sys
+
+    port, sdk_port, task_queue = free_port(), free_port(), f"api-main-{uuid.uuid4()}"
+    env = dict(clean_env, TEMPORAL_ADDRESS=dev_server.client.service_client.config.target_host)
+    with loaded(SOLUTIONS, ("shared", "seed")) as m:
+        m.seed.fresh_world(m.seed.load_seed())
+    command = [sys.executable, "api.py", "--port", str(port), "--sdk-metrics-port", str(sdk_port), "--task-queue", task_queue]
+    program = subprocess.Popen(command, cwd=SOLUTIONS, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            for _ in range(300):  # it loads the seed, connects, then listens
+                try:
+                    await http.get("/openapi.json")
+                    break
+                except httpx.ConnectError:
+                    assert program.poll() is None, program.communicate()[0]
+                    await asyncio.sleep(0.1)
+            body = {"name": "Ada", "attempts": 3, "car": "suv", "hotel": "deluxe", "flight": "SG101-2027-02-02-J"}
+            answer = (await http.post("/book", json=body)).json()
+            assert answer["result"]["status"] == "success", answer
+            assert re.search(r'^travel_bookings_total\{outcome="booked"\} 1\.0$', (await http.get("/metrics/")).text, re.M)
+            sdk = (await httpx.AsyncClient().get(f"http://127.0.0.1:{sdk_port}/metrics")).text
+    finally:
+        program.terminate()
+        printed = program.communicate(timeout=30)[0]
+    assert "Travel API at" in printed, printed
+    assert re.search(rf'^temporal_activity_execution_latency\S*\{{.*task_queue="{task_queue}"', sdk, re.M), sdk[:2000]
