@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import make_asgi_app
 from sse_starlette.sse import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -40,6 +41,10 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.mount("/metrics", make_asgi_app(REGISTRY))
     watching: set[asyncio.Task] = set()  # trips started by POST /trips, awaited for the metrics
+
+    @app.exception_handler(StarletteHTTPException)  # one shape for every refusal: {"error": ...}
+    async def refused(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": error.detail}, error.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -83,12 +88,14 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
     async def trip(trip_id: str) -> dict:
         """The trip's status, what the world holds for it, and its saga timeline."""
         timeline = await _timeline(client.get_workflow_handle(trip_id))
-        stored = world.stored_request(trip_id)
+        stored = json.loads(world.stored_request(trip_id) or "null")
+        if stored:  # a card number is not for every reader of this page
+            stored["card_number"] = "…" + stored["card_number"][-4:]
         return {
             "trip_id": trip_id,
             "status": timeline.status,
             "failure": timeline.failure or None,
-            "request": json.loads(stored) if stored else None,
+            "request": stored,
             "itinerary": [asdict(r) for r in world.reservations(trip_id)],
             "payments": [asdict(p) for p in world.payments(trip_id)],
             "flagged": world.flags(trip_id).get(trip_id),
