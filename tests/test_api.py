@@ -233,3 +233,20 @@ async def test_api_py_runs_as_a_program_with_the_sdks_metrics(clean_env, dev_ser
         printed = program.communicate(timeout=30)[0]
     assert "Travel API at" in printed, printed
     assert re.search(rf'^temporal_activity_execution_latency\S*\{{.*task_queue="{task_queue}"', sdk, re.M), sdk[:2000]
+
+
+async def test_the_readmes_book_examples_answer_as_shown(api):
+    """solutions/README.md's curl commands for POST /book, sent as written: the answers
+    have the shapes, statuses and failure message the README shows (ids vary)."""
+    text = (SOLUTIONS / "README.md").read_text()
+    bodies = re.findall(r"/book [^\n]*\n\s+-d '(\{[^\n]*\})'\n```\n\n```json\n(.*?)\n```", text, re.S)
+    assert len(bodies) == 2
+    for sent, shown in bodies:
+        answer = (await api.http.post("/book", content=sent, headers={"content-type": "application/json"})).json()
+        shown = json.loads(shown)
+        assert answer["result"]["status"] == shown["result"]["status"], answer
+        assert re.sub(r"\d{6}$", "", answer["user_id"]) == re.sub(r"\d{6}$", "", shown["user_id"])
+        if shown["result"]["status"] == "success":
+            assert answer["result"]["message"].keys() == shown["result"]["message"].keys()
+        else:
+            assert answer["result"]["message"] == shown["result"]["message"]
