@@ -162,10 +162,14 @@ def expect_settled_then_undone(outcome: Outcome, lab) -> None:
     expect_together(outcome)
     _went_on(runs)
     first_undo = min((r.scheduled_event for r in undos), default=0)
-    for step in BOOKINGS:  # a booking still in flight when the saga compensated
+    in_flight = []  # bookings still in flight when the saga compensated
+    for step in BOOKINGS:
         run = _runs(outcome, step)[-1]
-        in_flight = run.outcome == "running" or (first_undo and run.closed_event > first_undo)
-        if in_flight and (undos or _holds(trip_id, step)):
+        if run.outcome == "running" or (first_undo and run.closed_event > first_undo):
+            in_flight.append(step)
+    # Under load more than one may be in flight: name the one whose booking stayed held.
+    for step in sorted(in_flight, key=lambda step: not _holds(trip_id, step)):
+        if undos or _holds(trip_id, step):
             held = _holds(trip_id, step)
             left = f"and its {KIND[step]} stayed held ({held[0].id})" if held else "and nothing waited for it"
             raise CheckFailed(
