@@ -32,8 +32,9 @@ def ids(answer: Answer) -> str:
     return f"{answer.exercise}-{'wrong' if answer.wrong else 'right'}-{answer.name}"
 
 
-# Exercises 04 on are judged in tests/test_mistakes_later.py: a file of its own, so that
-# pytest-xdist (one file to a worker) can run the two halves side by side.
+# Exercises 04 on are judged in tests/test_mistakes_later.py (04-08), test_mistakes_09.py and
+# test_mistakes_10.py: files of their own, so that pytest-xdist (one file to a worker) shares
+# them out.
 @pytest.mark.parametrize("answer", [a for a in ANSWERS if a.exercise <= "03"], ids=ids)
 async def test_catalogue(answer, tmp_path, server):
     await judge(answer, tmp_path, server)
