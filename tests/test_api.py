@@ -127,14 +127,16 @@ async def test_a_trip_streams_its_saga_as_server_sent_events(api):
 
 
 async def test_metrics_count_outcomes_and_undos(api):
-    """After the trips above: /metrics counts them (POST /trips is counted when it ends)."""
-    body = {"name": "Car Less", "attempts": 2, "car": "limousine", "hotel": "standard", "flight": "SG101-2027-01-24-Y"}
-    assert (await api.http.post("/book", json=body)).json()["result"]["status"] == "failure"
+    """/metrics counts the trips that ended, their sagas' durations and the undos that ran."""
+    booked = {"name": "Has Car", "attempts": 2, "car": "suv", "hotel": "standard", "flight": "SG101-2027-01-24-Y"}
+    undone = {"name": "Car Less", "attempts": 2, "car": "limousine", "hotel": "standard", "flight": "SG101-2027-01-24-Y"}
+    assert (await api.http.post("/book", json=booked)).json()["result"]["status"] == "success"
+    assert (await api.http.post("/book", json=undone)).json()["result"]["status"] == "failure"
     scrape = (await api.http.get("/metrics/")).text
     assert re.search(r'^travel_bookings_total\{outcome="booked"\} [1-9]', scrape, re.M), scrape
-    assert re.search(r'^travel_bookings_total\{outcome="undone"\} [2-9]', scrape, re.M)
-    assert re.search(r'^travel_compensations_total\{activity="cancel_flight"\} [2-9]', scrape, re.M)
-    assert re.search(r'^travel_saga_duration_seconds_count\{outcome="undone"\} [2-9]', scrape, re.M)
+    assert re.search(r'^travel_bookings_total\{outcome="undone"\} [1-9]', scrape, re.M)
+    assert re.search(r'^travel_compensations_total\{activity="cancel_flight"\} [1-9]', scrape, re.M)
+    assert re.search(r'^travel_saga_duration_seconds_count\{outcome="undone"\} [1-9]', scrape, re.M)
     assert "travel_undos_flagged_total 0.0" in scrape and "process_cpu_seconds_total" in scrape
 
 
