@@ -87,7 +87,8 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
     @app.get("/trips/{trip_id}")
     async def trip(trip_id: str) -> dict:
         """The trip's status, what the world holds for it, and its saga timeline."""
-        timeline = await _timeline(client.get_workflow_handle(trip_id))
+        handle = client.get_workflow_handle(trip_id)
+        timeline = await _or_404(handle, timeline_of(handle))
         stored = json.loads(world.stored_request(trip_id) or "null")
         if stored:  # a card number is not for every reader of this page
             stored["card_number"] = "…" + stored["card_number"][-4:]
@@ -106,7 +107,7 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
     async def events(trip_id: str) -> EventSourceResponse:
         """Each step and undo as it starts and ends (event: step / undo), then event: end."""
         handle = client.get_workflow_handle(trip_id)
-        await _timeline(handle)  # a 404 now, before the stream starts
+        await _or_404(handle, handle.describe())  # a 404 now, before the stream starts
         return EventSourceResponse(_saga_events(handle))
 
     return app
@@ -117,9 +118,10 @@ def _run(run: ActivityRun) -> dict:
             "attempts": run.attempts, "error": run.error or None}  # fmt: skip
 
 
-async def _timeline(handle: WorkflowHandle):
+async def _or_404(handle: WorkflowHandle, reading):
+    """What ``reading`` (a call about the trip) returns, or a 404 if there is no such trip."""
     try:
-        return await timeline_of(handle)
+        return await reading
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(404, f"there is no trip {handle.id!r}") from err

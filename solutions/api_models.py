@@ -62,14 +62,15 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.limit:
             return await self.refuse(scope, receive, send)
-        chunks, more = [], True
+        chunks, size, more = [], 0, True
         while more:  # read it all (at most limit bytes), then hand it to the app
             message = await receive()
             if message["type"] == "http.disconnect":
                 return None
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             more = message.get("more_body", False)
-            if sum(map(len, chunks)) > self.limit:
+            if size > self.limit:
                 return await self.refuse(scope, receive, send)
         body, delivered = b"".join(chunks), False
 

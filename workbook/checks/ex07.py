@@ -168,9 +168,10 @@ def expect_settled_then_undone(outcome: Outcome, lab) -> None:
         if run.outcome == "running" or (first_undo and run.closed_event > first_undo):
             in_flight.append(step)
     # Under load more than one may be in flight: name the one whose booking stayed held.
-    for step in sorted(in_flight, key=lambda step: not _holds(trip_id, step)):
-        if undos or _holds(trip_id, step):
-            held = _holds(trip_id, step)
+    holds = {step: _holds(trip_id, step) for step in in_flight}
+    for step in sorted(in_flight, key=lambda step: not holds[step]):
+        if undos or holds[step]:
+            held = holds[step]
             left = f"and its {KIND[step]} stayed held ({held[0].id})" if held else "and nothing waited for it"
             raise CheckFailed(
                 f"{step} was still running when you compensated, {left}: the saga undid the trip "
