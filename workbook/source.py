@@ -8,6 +8,7 @@ only name the cause once an outcome is wrong ("the call on line 41 is not awaite
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 ACTIVITY_CALLS = ("execute_activity", "start_activity", "execute_child_workflow")
@@ -17,13 +18,17 @@ EXITS = {"sys.exit", "exit", "quit", "os._exit", "os.abort"}
 EXIT_ERRORS = {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"}
 
 
+@functools.lru_cache(maxsize=32)
 def parse(source: str) -> ast.Module | None:
+    """The syntax tree of ``source`` (None if it does not parse), read once: the checks ask
+    about the same workflow.py many times. Callers only read the tree, never change it."""
     try:
         return ast.parse(source)
     except SyntaxError:
         return None
 
 
+@functools.lru_cache(maxsize=32)
 def _parents(tree: ast.AST) -> dict[int, ast.AST]:
     return {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
@@ -40,9 +45,14 @@ def unawaited_activity_calls(source: str) -> list[int]:
     inside ``asyncio.gather(...)`` and friends, or is assigned to a name that is
     awaited (or gathered) later.
     """
+    return list(_unawaited_activity_calls(source))
+
+
+@functools.lru_cache(maxsize=32)
+def _unawaited_activity_calls(source: str) -> tuple[int, ...]:
     tree = parse(source)
     if tree is None:
-        return []
+        return ()
     parents = _parents(tree)
     waited_names = set()
     for node in ast.walk(tree):
@@ -72,7 +82,7 @@ def unawaited_activity_calls(source: str) -> list[int]:
             if isinstance(owner, ast.Name) and owner.id in waited_names:
                 continue
         lines.append(node.lineno)
-    return sorted(lines)
+    return tuple(sorted(lines))
 
 
 def activities_named_by_string(source: str, activity_names: list[str]) -> list[tuple[int, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -89,10 +90,13 @@ def _open(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so two writers never
     # both read "1 seat left" and both take it.
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA journal_mode = WAL")
+    # A commit survives the process that made it (a worker killed with kill -9), not a
+    # power cut: enough for a simulated world, and it spares every call an fsync.
+    conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
 
@@ -106,9 +110,36 @@ def _create(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
 
 
-@contextmanager
-def _connect() -> Iterator[sqlite3.Connection]:
-    path = db_path()
+class _Kept:
+    """A thread's open connection to the world file, kept between calls (opening one and
+    reading the schema costs more than most calls). When reset() (in this process or
+    another) has replaced the file, the path names another file than the one the
+    connection has open, and it is opened again. The inode numbers tell them apart: the
+    open connection holds its file's inode, so a new file cannot be given the same one."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, inode: tuple[int, int]):
+        self.path, self.conn, self.inode, self.pid, self.busy = path, conn, inode, os.getpid(), False
+
+    def current(self, path: Path) -> bool:
+        return self.pid == os.getpid() and path == self.path and _inode(path) == self.inode
+
+    def close(self) -> None:
+        if self.pid == os.getpid():  # a forked child must not touch its parent's connection
+            self.conn.close()
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+_kept = threading.local()
+
+
+def _open_world(path: Path) -> sqlite3.Connection:
     fresh = not path.exists()
     try:
         conn = _open(path)
@@ -122,10 +153,49 @@ def _connect() -> Iterator[sqlite3.Connection]:
             f"cannot open the travel world at {path}: {err}. "
             f"Set {DB_ENV_VAR} to a writable file path."
         ) from err
+    return conn
+
+
+@contextmanager
+def _connect() -> Iterator[sqlite3.Connection]:
+    """A connection to the world file: this thread's kept one, or, when that one is in
+    use further up the stack, one of its own for this call."""
+    path = db_path()
+    kept: _Kept | None = getattr(_kept, "connection", None)
+    if kept is not None and not kept.busy and not kept.current(path):
+        kept.close()
+        kept = _kept.connection = None
+    if kept is None:
+        before = _inode(path)
+        conn = _open_world(path)
+        inode = _inode(path)
+        if inode is None or before not in (None, inode):  # replaced while we opened it: use it once
+            try:
+                yield conn
+            finally:
+                conn.close()
+            return
+        kept = _kept.connection = _Kept(path, conn, inode)
+    elif kept.busy:
+        conn = _open_world(path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+        return
+    kept.busy = True
     try:
-        yield conn
+        yield kept.conn
     finally:
-        conn.close()
+        kept.busy = False
+
+
+def forget_connections() -> None:
+    """Close this thread's kept connection (before the file is deleted on purpose)."""
+    kept: _Kept | None = getattr(_kept, "connection", None)
+    if kept is not None and not kept.busy:
+        kept.close()
+        _kept.connection = None
 
 
 @contextmanager
@@ -143,6 +213,7 @@ def _transaction() -> Iterator[sqlite3.Connection]:
 def reset() -> Path:
     """Start over: an empty world with the built-in inventory. Returns the file path."""
     path = db_path()
+    forget_connections()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     with _connect():
