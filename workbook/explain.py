@@ -3,9 +3,9 @@
 Two kinds of trouble reach the checks:
 
 * Python errors while loading the exercise (syntax, imports, a TODO that still raises).
-* Errors inside workflow code, which Temporal reports as the workflow's failure with the
-  error's type name (the checks' worker fails the workflow at once instead of retrying
-  its task forever): sandbox violations, non-determinism, a coroutine never awaited...
+* Errors inside workflow code, which fail the workflow's task (Temporal retries it
+  forever, as on the learner's own worker; the checks notice and end it): sandbox
+  violations, non-determinism, a coroutine never awaited, a plain exception...
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from workbook.source import unawaited_activity_calls
+from workbook.source import unawaited_activity_calls, unawaited_coroutine_calls
 
 SANDBOX_HINT = (
     "Workflow code must be deterministic, so Temporal's sandbox blocks things like "
@@ -75,24 +75,50 @@ WORKFLOW_ERRORS = {
 }
 
 
-def explain_workflow_error(error_type: str, message: str, source: str = "", where: str = "") -> str:
+AWAITED_TWICE = ("cannot reuse already awaited coroutine", "coroutine is being awaited already")
+# A plain exception in workflow code does not end the workflow: it fails the workflow task.
+TASK_RETRIED = (
+    " A Python exception in workflow code fails the workflow's task, not the workflow: your "
+    "worker would retry that task forever and the trip would stay Running. To end it Failed, "
+    "re-raise the activity's error, or raise an ApplicationError."
+)
+
+
+def explain_workflow_error(
+    error_type: str, message: str, source: str = "", where: str = "", task: bool = False
+) -> str:
     """An error raised by workflow code (not by an activity), as Temporal reported it;
-    ``where`` is the learner's file and line, when the stack trace has it."""
+    ``where`` is the learner's file and line, when the stack trace has it. ``task``: it
+    failed the workflow task (as on any worker), so Temporal would retry it forever."""
     at = f" ({where})" if where else ""
     if error_type in ("SystemExit", "KeyboardInterrupt"):
         return f"`sys.exit()` ends the program; re-raise the error instead (`raise`){at}."
+    if any(phrase in message for phrase in AWAITED_TWICE):
+        return (
+            f"a coroutine is awaited twice{at}: a coroutine runs once, so awaiting it again "
+            "fails. Keep what the first `await` returned, or wrap it once in "
+            f"asyncio.ensure_future() and await that task as often as you like. ({error_type}: {message})"
+        )
     if error_type == "TypeError" and "execute_activity()" in message:
         return (
-            f"an activity call has the wrong arguments{at}: pass the activity, then its one "
-            "argument, then the options by name, e.g. "
+            f"an activity call has the wrong arguments{at}: pass the activity, then its "
+            "argument (args=[...] for several), then the options by name, e.g. "
             f"`await workflow.execute_activity(undo, trip, **UNDO)`. (TypeError: {message})"
         )
     lines = unawaited_activity_calls(source)
-    if "coroutine" in message or lines:
-        at = f" (workflow.py line {', '.join(map(str, lines))})" if lines else ""
+    helpers = unawaited_coroutine_calls(source)
+    if "coroutine" in message and (lines or not helpers):
+        at = f" (workflow.py line {', '.join(map(str, lines))})" if lines else at
         return (
             f"a coroutine was never awaited{at}: write `await workflow.execute_activity(...)`, "
             f"otherwise the activity never runs. ({error_type}: {message})"
+        )
+    if helpers:  # a helper of the learner's own, called without await, hands on a coroutine
+        line, name = helpers[0]
+        return (
+            f"{name}() is called without `await` (workflow.py, line {line}), so its body never "
+            f"runs and what it hands on is a coroutine, not its result{at}. Write `await {name}(...)`. "
+            f"({error_type}: {message})"
         )
     if "start_to_close_timeout" in message or "schedule_to_close_timeout" in message:
         return (
@@ -103,9 +129,11 @@ def explain_workflow_error(error_type: str, message: str, source: str = "", wher
         return f"{message}. Add it to the worker's workflows=[...] or activities=[...]."
     if "Nondeterminism" in message or "TMPRL1100" in message:
         error_type = "NondeterminismError"  # reported by the SDK's core, without a type
+    known = error_type in WORKFLOW_ERRORS
     advice = WORKFLOW_ERRORS.get(error_type, "your workflow code raised an error")
     message = message.split(" If this is code from a module")[0]  # the SDK's advice to experts
-    return f"{advice.rstrip('.')}{at}. ({error_type}: {message})"
+    retried = TASK_RETRIED if task and not known else ""
+    return f"{advice.rstrip('.')}{at}. ({error_type}: {message}){retried}"
 
 
 def no_worker_message(task_queue: str) -> str:

@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 
 from workbook.audit import audit
 from workbook.explain import explain_workflow_error, no_worker_message
-from workbook.source import call_lines
+from workbook.source import call_lines, learner_frame
 from workbook.timeline import root_cause, timeline_of
 
 # Seconds without a result before a starter suspects something is wrong and says what:
@@ -76,14 +76,19 @@ class WorkflowStopped(Exception):
     """A run in one process ended a workflow that could not go on (it was terminated)."""
 
 
-async def task_failure(handle: WorkflowHandle, source: str = "") -> str | None:
-    """Why the workflow's *task* keeps failing, if it does, in plain words.
+async def task_failure(handle: WorkflowHandle, source: str = "", folder: Path | None = None) -> str | None:
+    """Why the workflow's *task* keeps failing, if it does, in plain words; with the
+    learner's ``folder``, where (the file and line of its stack trace there).
 
     A broken workflow does not fail: its task fails and Temporal retries it forever,
     hoping for a fixed worker. The reason is in the history (WorkflowTaskFailed).
     """
-    failure = await _last_task_failure(handle)
-    return explain_workflow_error(*failure, source) if failure else None
+    failure = await _last_task_failure(handle, with_stack=True)
+    if not failure:
+        return None
+    kind, message, stack = failure
+    where = learner_frame(stack, folder) if folder else ""
+    return explain_workflow_error(kind, message, source, where, task=True)
 
 
 # Task failures that are the server's housekeeping, not the learner's code: a task that
@@ -95,9 +100,10 @@ _HOUSEKEEPING = {
 }
 
 
-async def _last_task_failure(handle: WorkflowHandle) -> tuple[str, str] | None:
+async def _last_task_failure(handle: WorkflowHandle, with_stack: bool = False) -> tuple[str, ...] | None:
     """(error type, message) of the workflow's failing workflow task, if it still fails:
-    a task that completed since (a fixed worker took over) clears it."""
+    a task that completed since (a fixed worker took over) clears it. ``with_stack``:
+    (error type, message, stack trace)."""
     history = await handle.fetch_history()
     failure = None
     for event in history.events:
@@ -109,7 +115,8 @@ async def _last_task_failure(handle: WorkflowHandle) -> tuple[str, str] | None:
             failure = None
     if failure is None:
         return None
-    return failure.application_failure_info.type or "Error", failure.message
+    found = failure.application_failure_info.type or "Error", failure.message
+    return (*found, failure.stack_trace) if with_stack else found
 
 
 def _nondeterministic(kind: str, message: str) -> bool:

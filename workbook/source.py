@@ -45,28 +45,49 @@ def unawaited_activity_calls(source: str) -> list[int]:
     inside ``asyncio.gather(...)`` and friends, or is assigned to a name that is
     awaited (or gathered) later.
     """
-    return list(_unawaited_activity_calls(source))
+    return [line for line, _ in _unawaited(source, own=False)]
 
 
-@functools.lru_cache(maxsize=32)
-def _unawaited_activity_calls(source: str) -> tuple[int, ...]:
+def unawaited_coroutine_calls(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every call of an ``async def`` of the module itself (a helper such
+    as ``undo_all(...)`` or ``self._run(...)``) whose coroutine nobody awaits: its body
+    never runs. Awaited means as in unawaited_activity_calls."""
+    return list(_unawaited(source, own=True))
+
+
+def _callee(node: ast.Call) -> str:
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+@functools.lru_cache(maxsize=64)
+def _unawaited(source: str, own: bool) -> tuple[tuple[int, str], ...]:
     tree = parse(source)
     if tree is None:
         return ()
+    if own:
+        mine = {n.name for n in ast.walk(tree) if isinstance(n, ast.AsyncFunctionDef)}
+
+        def wanted(node: ast.AST) -> bool:
+            return isinstance(node, ast.Call) and _callee(node) in mine and (
+                isinstance(node.func, ast.Name)
+                or (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in ("self", "cls"))
+            )  # fmt: skip
+    else:
+        wanted = _activity_call
     parents = _parents(tree)
     waited_names = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Await) or (
-            isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in AWAITING_CALLS
-        ):
+        if isinstance(node, ast.Await) or (isinstance(node, ast.Call) and _callee(node) in AWAITING_CALLS):
             waited_names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-    lines = []
+    found = []
     for node in ast.walk(tree):
-        if not _activity_call(node):
+        if not wanted(node):
             continue
         parent, waited = parents.get(id(node)), False
         while parent is not None and not isinstance(parent, (ast.stmt, ast.Await)):
-            if isinstance(parent, ast.Call) and getattr(parent.func, "attr", getattr(parent.func, "id", "")) in AWAITING_CALLS:
+            if isinstance(parent, ast.Call) and _callee(parent) in AWAITING_CALLS:
                 waited = True
             parent = parents.get(id(parent))
         if isinstance(parent, ast.Await) or waited:
@@ -75,14 +96,16 @@ def _unawaited_activity_calls(source: str) -> tuple[int, ...]:
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
             if any(isinstance(t, ast.Name) and t.id in waited_names for t in targets):
                 continue
+        if isinstance(parent, ast.Return):  # handed to the caller, who may await it
+            continue
         if isinstance(parent, ast.Expr) and parent.value is not node:
             # e.g. handles.append(workflow.start_activity(...)): waited if the list is
             call = parent.value
             owner = getattr(getattr(call, "func", None), "value", None)
             if isinstance(owner, ast.Name) and owner.id in waited_names:
                 continue
-        lines.append(node.lineno)
-    return tuple(sorted(lines))
+        found.append((node.lineno, _callee(node)))
+    return tuple(sorted(found))
 
 
 def activities_named_by_string(source: str, activity_names: list[str]) -> list[tuple[int, str]]:

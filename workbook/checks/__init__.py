@@ -9,6 +9,7 @@ checks in CI. A suite lives in ``workbook/checks/exNN.py`` as ``suite = Suite(..
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import importlib
 import logging
@@ -30,6 +31,7 @@ from temporalio.worker import Worker
 from workbook import world
 from workbook.audit import AuditReport, audit, dollars
 from workbook.checks.fast_retries import FastRetries
+from workbook.checks.observe import PLANS, Observer, Plan, plan_for
 from workbook.explain import explain_exception, explain_workflow_error
 from workbook.report import activity_bug, task_failure
 from workbook.source import learner_frame, program_exits
@@ -53,6 +55,7 @@ class CodeError(CheckFailed):
 
 
 SAME_CAUSE = "not run: same cause as above. Fix that first, then check again."
+SAME_WAY = "failed the same way: same cause as above."
 
 
 def expect(condition: object, message: str) -> None:
@@ -77,6 +80,8 @@ class Outcome:
     # The activity that was still retrying without end when the check gave up on the
     # workflow and terminated it (see Lab.book's endless_after); "" otherwise.
     endless: str = ""
+    # What the workflow started while a held desk was still at work (see Lab.book's held).
+    went_on: list[str] = field(default_factory=list)
 
     def describe_orphans(self) -> str:
         parts = [f"{o.kind} {o.id}" for o in self.report.reservations]
@@ -161,7 +166,10 @@ class Lab:
 
     def worker(self, task_queue: str) -> Worker:
         """The learner's own worker (their registrations, their executor), on a private
-        task queue, set to fail a broken workflow at once instead of retrying forever."""
+        task queue. It runs the workflow as their worker would: a bug in workflow code
+        fails its *task*, which Temporal retries forever; _result() notices that and says
+        why. Two interceptors that change nothing the workflow does: retries at a
+        thousandth of their pace (FastRetries), and the check's eyes (observe.Observer)."""
         create_worker = getattr(self.modules.worker, "create_worker", None)
         if not create_worker:
             raise CodeError("worker.py has no create_worker(client) function: did you rename it?")
@@ -187,13 +195,18 @@ class Lab:
             # (an eighth of a second); these workers are never versioned.
             build_id=config.get("build_id") or "workbook-check",
             task_queue=task_queue,
-            workflow_failure_exception_types=[Exception],
-            interceptors=[*config.get("interceptors", []), FastRetries()],
+            interceptors=[*config.get("interceptors", []), FastRetries(), Observer()],
         )
         return Worker(**config)
 
     async def book(
-        self, trip: TripRequest, *, endless_after: int | None = None, cancel_during: str | None = None
+        self,
+        trip: TripRequest,
+        *,
+        endless_after: int | None = None,
+        cancel_during: str | None = None,
+        held: tuple[str, ...] = (),
+        elsewhere: dict[str, set[int]] | None = None,
     ) -> Outcome:
         """Run the exercise's workflow for ``trip`` on the learner's worker.
 
@@ -203,37 +216,82 @@ class Lab:
         waiting RESULT_TIMEOUT, and return what it left behind (status Terminated, with
         ``Outcome.endless`` naming the activity), so the check can say why.
         ``cancel_during``: request the workflow's cancellation (once) as soon as this
-        activity is running, as a customer who changes their mind would."""
+        activity is running, as a customer who changes their mind would.
+        ``held``: activities whose desks do not start their work until the workflow has
+        nothing else to do (it waits for them, or it has ended): then they are released,
+        and the world is judged once each has landed. Whatever the workflow started in
+        the meantime (an undo, a timer) is in ``Outcome.went_on``: it did not wait.
+        ``elsewhere``: activity name: the attempts of it run in another Python process
+        (a fresh import of activities.py), as after a worker restart."""
         task_queue = self.task_queue or f"check-{uuid.uuid4()}"
-        async with self.worker(task_queue) if self.task_queue is None else contextlib.nullcontext():
-            started = await self.client.start_workflow(
-                self.modules.workflow.BookTripWorkflow.run,
-                trip,
-                id=trip.trip_id,
-                task_queue=task_queue,
-                execution_timeout=timedelta(minutes=30),
-            )
-            # Untyped: a workflow that returns the wrong thing (say a dict saying
-            # "failed") is shown as what it returned, not as a TypeError of ours.
-            handle = self.client.get_workflow_handle(started.id, run_id=started.result_run_id)
-            result, error, code_error, endless = None, "", None, ""
-            canceller = asyncio.ensure_future(_cancel_during(handle, cancel_during)) if cancel_during else None
-            try:
-                result = await self._result(handle, endless_after)
-                if isinstance(result, _Endless):
-                    result, endless = None, result.activity
-            except WorkflowFailureError as failure:
-                error = root_cause(failure)
-                code_error = _code_error(failure)
-            finally:
-                if canceller:
-                    canceller.cancel()
-            timeline = await timeline_of(handle)
-        if code_error is not None:
-            kind, message, stack = code_error
-            where = learner_frame(stack, self.modules.folder)
-            raise CodeError(explain_workflow_error(kind, message, self.source, where))
-        return Outcome(trip, timeline.status, timeline, result, error, audit(trip.trip_id), endless)
+        plan = plan_for(trip.trip_id)
+        plan.held = {name: asyncio.Event() for name in held}
+        if elsewhere:
+            plan.elsewhere = elsewhere
+            plan.runner = await self._runner()
+        try:
+            async with self.worker(task_queue) if self.task_queue is None else contextlib.nullcontext():
+                started = await self.client.start_workflow(
+                    self.modules.workflow.BookTripWorkflow.run,
+                    trip,
+                    id=trip.trip_id,
+                    task_queue=task_queue,
+                    execution_timeout=timedelta(minutes=30),
+                )
+                # Untyped: a workflow that returns the wrong thing (say a dict saying
+                # "failed") is shown as what it returned, not as a TypeError of ours.
+                handle = self.client.get_workflow_handle(started.id, run_id=started.result_run_id)
+                result, error, endless = None, "", ""
+                helpers = [asyncio.ensure_future(_cancel_during(handle, cancel_during))] if cancel_during else []
+                if held:
+                    helpers.append(asyncio.ensure_future(_release_when_idle(handle, plan)))
+                try:
+                    result = await self._result(handle, endless_after)
+                    if isinstance(result, _Endless):
+                        result, endless = None, result.activity
+                except WorkflowFailureError as failure:
+                    error = root_cause(failure)
+                    code_error = _code_error(failure)
+                    if code_error is not None:
+                        kind, message, stack = code_error
+                        where = learner_frame(stack, self.modules.folder)
+                        raise CodeError(explain_workflow_error(kind, message, self.source, where)) from None
+                finally:
+                    for helper in helpers:
+                        helper.cancel()
+                    await plan.landed()  # a booking nothing waited for lands now: it is part of the outcome
+                swallowed = self._swallowed(plan)
+                if swallowed:
+                    raise CodeError(swallowed)
+                timeline = await timeline_of(handle)
+                went_on = await _went_on(handle, held, plan) if held else []
+        finally:
+            PLANS.pop(trip.trip_id, None)
+        return Outcome(trip, timeline.status, timeline, result, error, audit(trip.trip_id), endless, went_on)
+
+    async def _runner(self):
+        """The other process that runs attempts ``elsewhere`` (one per Lab, started once)."""
+        from workbook.checks.elsewhere import Runner
+
+        if getattr(self.modules, "_elsewhere", None) is None:
+            runner = self.modules._elsewhere = Runner(self.modules.folder)
+            self.modules._elsewhere_started = asyncio.ensure_future(runner.start())
+        await asyncio.shield(self.modules._elsewhere_started)
+        return self.modules._elsewhere
+
+    def _swallowed(self, plan: Plan) -> str:
+        """The first activity call that raised in workflow code, if the workflow's own code
+        caught it: a bug the outcome alone would hide."""
+        if not plan.swallowed:
+            return ""
+        error = plan.swallowed[0]
+        where = learner_frame(error.stack, self.modules.folder)
+        return (
+            f"calling {error.activity} raised {error.error_type} in workflow code ({where or 'workflow.py'}): "
+            f"{error.message}. Your own `except` caught it, so the workflow went on as if the "
+            f"activity had failed, and {error.activity} never ran. Fix the call: the activity, "
+            "its argument (or args=[...] for several), then the options by name."
+        )
 
     async def _result(self, handle, endless_after: int | None = None):
         """The workflow's result. A workflow whose *task* keeps failing (it cannot even
@@ -245,8 +303,13 @@ class Lab:
                 done, _ = await asyncio.wait({waiting}, timeout=LOOK_EVERY)
                 if done:
                     return waiting.result()
-                reason = await task_failure(handle, self.source) or await activity_bug(handle, self.source)
+                reason = await task_failure(handle, self.source, self.modules.folder)
+                if reason:  # the learner's worker would retry this task forever: end it now
+                    await _terminate(handle, "the check stopped it: its workflow task keeps failing")
+                    raise CodeError(reason)
+                reason = await activity_bug(handle, self.source)
                 if reason:
+                    await _terminate(handle, "the check stopped it: an activity keeps failing with a bug")
                     raise CodeError(reason)
                 endless = endless_after is not None and await _retrying_forever(handle, endless_after)
                 if endless:
@@ -258,6 +321,75 @@ class Lab:
             )
         finally:
             waiting.cancel()
+
+
+async def _terminate(handle, reason: str) -> None:
+    try:
+        await handle.terminate(reason=reason)
+    except Exception:  # it ended meanwhile
+        pass
+
+
+IDLE_EVERY = 0.03  # real seconds between looks at a workflow whose desks are held
+
+
+async def _release_when_idle(handle, plan: Plan) -> None:
+    """Release the held desks once the workflow has nothing to do but wait for them: no
+    workflow task pending, no other activity pending, no timer running. A workflow that
+    starts an undo or a timer instead is not idle: its desks stay held until it has
+    settled down again, or ended (Lab.book releases them then)."""
+    held = set(plan.held)
+    while True:
+        description = (await handle.describe()).raw_description
+        if description.workflow_execution_info.HasField("close_time"):
+            return
+        pending = {p.activity_type.name for p in description.pending_activities}
+        busy = description.HasField("pending_workflow_task") or pending - held
+        if not busy and pending and not await _timer_running(handle):
+            plan.release()
+            return
+        await asyncio.sleep(IDLE_EVERY)
+
+
+async def _timer_running(handle) -> bool:
+    running: set[int] = set()
+    async for event in handle.fetch_history_events():
+        if event.HasField("timer_started_event_attributes"):
+            running.add(event.event_id)
+        for name in ("timer_fired_event_attributes", "timer_canceled_event_attributes"):
+            if event.HasField(name):
+                running.discard(getattr(event, name).started_event_id)
+    return bool(running)
+
+
+async def _went_on(handle, held: tuple[str, ...], plan: Plan) -> list[str]:
+    """What the workflow started, in a later workflow task than the one that started a
+    held activity, before that activity had returned: undos, other steps, timers."""
+    history = await handle.fetch_history()
+    first_held_task, names, went_on = None, {}, []
+    landed: set[str] = set()
+    for event in history.events:
+        scheduled = event.activity_task_scheduled_event_attributes if event.HasField(
+            "activity_task_scheduled_event_attributes") else None  # fmt: skip
+        if scheduled is not None:
+            names[event.event_id] = name = scheduled.activity_type.name
+            if name in held and first_held_task is None:
+                first_held_task = scheduled.workflow_task_completed_event_id
+            elif first_held_task is not None and scheduled.workflow_task_completed_event_id > first_held_task:
+                if not set(held) <= landed:
+                    went_on.append(name)
+            continue
+        for kind in ("completed", "failed", "timed_out", "canceled"):
+            field_name = f"activity_task_{kind}_event_attributes"
+            if event.HasField(field_name):
+                name = names.get(getattr(event, field_name).scheduled_event_id, "")
+                if name in held:
+                    landed.add(name)
+        if event.HasField("timer_started_event_attributes") and first_held_task is not None:
+            if not set(held) <= landed:
+                seconds = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
+                went_on.append(f"a timer of {seconds:g} s")
+    return went_on
 
 
 async def _last_event(handle) -> str:
@@ -334,11 +466,16 @@ def _code_error(failure: WorkflowFailureError) -> tuple[str, str, str] | None:
     for error in chain:
         if isinstance(error, ApplicationError) and error.type == "NotImplementedError":
             return error.type, error.message, stack(error)
-    if chain and isinstance(chain[0], ApplicationError) and not any(
+    # A Python error that failed the workflow (a worker with workflow_failure_exception_types,
+    # as exercise 08's probes have) rather than an ApplicationError the saga raised on purpose.
+    if chain and isinstance(chain[0], ApplicationError) and chain[0].type in _PYTHON_ERRORS and not any(
         isinstance(c, ActivityError) for c in chain
     ):
-        return chain[0].type or "Error", chain[0].message, stack(chain[0])
+        return chain[0].type, chain[0].message, stack(chain[0])
     return None
+
+
+_PYTHON_ERRORS = {name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)}
 
 
 async def run_suite(
@@ -425,21 +562,25 @@ async def _run_side_by_side(checks, modules, client, scratch: Path, first_failur
     except CheckFailed as failed:
         return [CheckResult(checks[0].name, checks[0].title, False, str(failed), cause=failed), *_not_run(checks[1:])]
     async with worker:
-        results = list(await asyncio.gather(*(run(check) for check in checks)))
+        if first_failure:  # only the first failure is wanted: the checks after it need not run
+            results = []
+            for check in checks:
+                results.append(await asyncio.ensure_future(run(check)))  # a task: its own fault scope
+                if not results[-1].passed:
+                    break
+        else:
+            results = list(await asyncio.gather(*(run(check) for check in checks)))
     if isinstance(results[0].cause, CodeError):  # a bug in the code: one cause, one message
         return results[:1] + [
             _not_run([check])[0] if isinstance(result.cause, CodeError) else result
             for check, result in zip(checks[1:], results[1:])
         ]
-    said: set[str] = set()
+    said: set[str] = set()  # one cause, one message: a check that fails the same way says so
     for result in results:
-        if isinstance(result.cause, CodeError):
+        if not result.passed:
             if result.detail in said:
-                result.detail = "failed the same way: same cause as above."
-            said.add(str(result.cause))
-    if first_failure:
-        failed = [i for i, r in enumerate(results) if not r.passed]
-        results = results[: failed[0] + 1] if failed else results
+                result.detail = SAME_WAY
+            said.add(str(result.cause) if result.cause else result.detail)
     return results
 
 
@@ -512,7 +653,47 @@ def expect_trip_booked(outcome: Outcome) -> None:
         "step fails, in the except block.",
     )
     expect(world.is_confirmed(outcome.trip.trip_id), "the workflow completed, but the trip was not confirmed.")
+    expect_itinerary_matches(outcome)
     expect_no_orphans(outcome)
+
+
+ITINERARY_FIELDS = {"flight_reservation": "flight", "hotel_reservation": "hotel",
+                    "car_reservation": "car", "payment_id": "charge"}  # fmt: skip
+
+
+def expect_itinerary_matches(outcome: Outcome) -> None:
+    """What the workflow returned names what the trip really holds: each field the id of
+    the trip's one reservation of that kind (or its one charge) in the travel world."""
+    result = outcome.result
+    if not isinstance(result, dict):
+        raise CheckFailed(
+            f"the workflow returned {_short(result)}; expected the Itinerary with the trip's "
+            "reservation ids and payment id."
+        )
+    trip_id = outcome.trip.trip_id
+    held = {r.kind: r.id for r in world.reservations(trip_id) if r.status == "held"}
+    held.update({"charge": p.id for p in world.payments(trip_id) if p.status == "charged"})
+    kind_of = {value: kind for kind, value in held.items()}
+    for name, kind in ITINERARY_FIELDS.items():
+        returned = result.get(name)
+        if returned == held.get(kind):
+            continue
+        owner = kind_of.get(returned)
+        really = f"; {_short(returned)} is its {'payment' if owner == 'charge' else owner}" if owner else ""
+        raise CheckFailed(
+            f"the workflow returned {name}={_short(returned)}, but trip {trip_id}'s "
+            f"{'payment' if kind == 'charge' else kind} is {held.get(kind, 'not in the world')}{really}: "
+            "the Itinerary must name each booking in its own field. Look at the order in which "
+            "you hand the steps' results to Itinerary(...)."
+        )
+
+
+def _short(value: object) -> str:
+    import reprlib
+
+    shortened = reprlib.Repr()
+    shortened.maxstring = shortened.maxother = 60
+    return shortened.repr(value)
 
 
 def format_results(results: list[CheckResult]) -> str:
