@@ -31,7 +31,7 @@ from temporalio.worker import Worker
 from workbook import world
 from workbook.audit import AuditReport, audit, dollars
 from workbook.checks.fast_retries import FastRetries
-from workbook.checks.observe import PLANS, Observer, Plan, plan_for
+from workbook.checks.observe import PLANS, Observer, Plan, instrumented, plan_for
 from workbook.explain import explain_exception, explain_workflow_error
 from workbook.report import activity_bug, task_failure
 from workbook.source import learner_frame, program_exits
@@ -280,17 +280,26 @@ class Lab:
         return self.modules._elsewhere
 
     def _swallowed(self, plan: Plan) -> str:
-        """The first activity call that raised in workflow code, if the workflow's own code
-        caught it: a bug the outcome alone would hide."""
+        """The first bug that the learner's own code caught and went on from (the outcome
+        alone would hide it), in words; or ''."""
         if not plan.swallowed:
             return ""
         error = plan.swallowed[0]
         where = learner_frame(error.stack, self.modules.folder)
+        if error.activity:  # raised by the SDK's activity call, caught somewhere
+            fix = ("give it a start_to_close_timeout=timedelta(...)" if "timeout" in error.message else
+                   "the activity, its argument (args=[...] for several), then the options by name")  # fmt: skip
+            return (
+                f"calling {error.activity} raised {error.error_type} in workflow code "
+                f"({where or 'workflow.py'}): {error.message}. Your own code caught it and went on "
+                f"as if the activity had failed, so {error.activity} never ran. Fix the call: {fix}."
+            )
+        raised = f" ({where})" if where else ""
         return (
-            f"calling {error.activity} raised {error.error_type} in workflow code ({where or 'workflow.py'}): "
-            f"{error.message}. Your own `except` caught it, so the workflow went on as if the "
-            f"activity had failed, and {error.activity} never ran. Fix the call: the activity, "
-            "its argument (or args=[...] for several), then the options by name."
+            f"your `except` ({error.caught_at}) caught a {error.error_type} raised by your own code"
+            f"{raised}: {error.message}. That is a bug, not a failed step, and catching it hides it: "
+            "the saga went on as if a step had failed. Fix the code that raised it; an except "
+            "block of a saga is for activity failures (ActivityError) and cancels."
         )
 
     async def _result(self, handle, endless_after: int | None = None):
@@ -503,7 +512,7 @@ async def run_suite(
             exits = _exits(folder) if suite.uses_temporal else ""
             if exits:
                 raise CodeError(exits)
-            with loaded(folder) as modules:
+            with instrumented(folder), loaded(folder) as modules:
                 if suite.uses_temporal:
                     results = await _run_side_by_side(checks, modules, client, Path(scratch), first_failure)
                 else:

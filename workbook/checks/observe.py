@@ -8,10 +8,13 @@ Installed on every check's worker (Lab.worker), beside FastRetries:
   fails; see Lab.book(held=...). A held desk does not heartbeat, so a cancel does not
   reach it: like a desk already at work, it finishes its booking once released, and
   only a workflow that waits for it (WAIT_CANCELLATION_COMPLETED, gather) sees it land.
-* **Errors the workflow swallowed.** An activity call that raises in workflow code (wrong
-  arguments, no timeout) is a bug; when the learner's own ``except`` catches it, history
-  shows only its consequence (an undo that never ran). Every such error is recorded
-  with the workflow's stack, so the check can name it and its line.
+* **Errors the learner's code swallowed.** A bug (a TypeError from a call with the wrong
+  arguments, an activity call without a timeout, a coroutine awaited twice) that the
+  learner's own ``except`` catches leaves only its consequence in history: an undo that
+  never ran. While the checks run, workflow.py, activities.py and saga.py are imported
+  with a call at the top of every ``except`` block (``instrumented``) that records a
+  Python error it caught, where it was raised, and for which workflow; so the check can
+  name the bug and its line instead of guessing from the consequence.
 * **Attempts elsewhere.** A check may have some attempts of an activity run in another
   Python process (``Plan.elsewhere``), as after a worker restart: see elsewhere.py.
 
@@ -21,9 +24,16 @@ their own worker.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib.abc
+import importlib.machinery
+import sys
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
 
 from temporalio import activity, workflow
 from temporalio.worker import (
@@ -35,10 +45,11 @@ from temporalio.worker import (
 class Swallowed:
     """An exception that an activity call raised in workflow code."""
 
-    activity: str
+    activity: str  # the activity whose call raised, or "" (caught by an except block)
     error_type: str
     message: str
     stack: str
+    caught_at: str = ""  # "workflow.py, line 52": the except block that caught it
 
 
 @dataclass
@@ -118,6 +129,108 @@ class _Activity(ActivityInboundInterceptor):
         finally:
             if landing is not None:
                 landing.set()
+
+
+# --- the learner's except blocks ----------------------------------------------------------------
+
+INSTRUMENTED = ("workflow", "activities", "saga")  # the learner's modules whose except blocks report
+RECORDER = "__workbook_caught__"
+# What a saga's except block is meant to catch: an activity's failure, a cancel, a timeout,
+# the travel world's own answers (in an activity). Any other Python error is a bug.
+EXPECTED = {"ActivityError", "ApplicationError", "ChildWorkflowError", "CancelledError", "TimeoutError",
+            "FailureError", "ServerError", "TerminatedError", "TimeoutError", "WorkflowFailureError"}  # fmt: skip
+
+
+def _caught(handler_line: int = 0, file: str = "") -> None:
+    """Called first thing in every except block of the learner's modules: record the error
+    it caught if it is a bug, for the workflow (or the activity's workflow) it happened in."""
+    err = sys.exc_info()[1]
+    if err is None or _expected(err):
+        return
+    workflow_id = _current_workflow_id()
+    if workflow_id is None or workflow_id not in PLANS:
+        return
+    stack = "".join(traceback.format_exception(err))
+    PLANS[workflow_id].swallowed.append(Swallowed("", type(err).__name__, str(err), stack, f"{file}, line {handler_line}"))
+
+
+def _expected(err: BaseException) -> bool:
+    from workbook import world
+
+    if isinstance(err, (world.WorldError, asyncio.CancelledError)) or not isinstance(err, Exception):
+        return True
+    return any(cls.__name__ in EXPECTED for cls in type(err).__mro__)
+
+
+def _current_workflow_id() -> str | None:
+    try:
+        return workflow.info().workflow_id
+    except Exception:
+        pass
+    try:
+        return activity.info().workflow_id
+    except Exception:
+        return None
+
+
+class _Recording(ast.NodeTransformer):
+    def __init__(self, file: str):
+        self.file = file
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
+        self.generic_visit(node)
+        arguments = [ast.Constant(node.lineno), ast.Constant(self.file)]
+        call = ast.Expr(ast.Call(ast.Name(RECORDER, ast.Load()), arguments, []))
+        ast.copy_location(call, node.body[0])
+        ast.fix_missing_locations(call)
+        node.body.insert(0, call)
+        return node
+
+
+class _Loader(importlib.machinery.SourceFileLoader):
+    """The learner's module, compiled with a recorder at the top of each except block (never
+    from or into __pycache__, so the file as written is what runs)."""
+
+    def get_code(self, fullname):
+        path = self.get_filename(fullname)
+        source = self.get_data(path)
+        try:
+            tree = _Recording(Path(path).name).visit(ast.parse(source, path))
+        except SyntaxError:
+            return compile(source, path, "exec", dont_inherit=True)  # let it fail as it would
+        return compile(tree, path, "exec", dont_inherit=True)
+
+    def exec_module(self, module) -> None:
+        setattr(module, RECORDER, _caught)
+        super().exec_module(module)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def __init__(self, folder: Path):
+        self.folder = str(folder)
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in INSTRUMENTED:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)  # found where it would be anyway
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return None
+        if str(Path(spec.origin).resolve().parent) != self.folder:
+            return None
+        spec.loader = _Loader(name, spec.origin)
+        return spec
+
+
+@contextmanager
+def instrumented(folder: Path) -> Iterator[None]:
+    """Within this block, the learner's modules in ``folder`` are imported with their except
+    blocks reporting (see _caught); everything else imports as usual."""
+    finder = _Finder(Path(folder).resolve())
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
 
 
 class Observer(Interceptor):
