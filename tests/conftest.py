@@ -37,6 +37,24 @@ def pytest_addoption(parser):
     )
 
 
+# What must run in one pytest-xdist worker: the cells of a notebook share a kernel, in
+# order; a module whose fixture starts something costly for all its tests (an app, the
+# README samples) runs it once. Everything else is spread test by test, so that one long
+# file (a catalogue) does not keep a worker busy while the others wait.
+TOGETHER = {"test_api.py", "test_readme_samples.py", "test_solutions.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            return path if path.endswith(".ipynb") or Path(path).name in TOGETHER else nodeid
+
+    return Scheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def target(request) -> str:
     return request.config.getoption("--target")
@@ -108,3 +126,4 @@ def clean_env(world):
     """Process environment for child scripts: this test's world, plain output, no colour."""
     environment = dict(os.environ, NO_COLOR="1", TTY_COMPATIBLE="0", COLUMNS="120")
     return environment
+
