@@ -7,6 +7,8 @@ POST /trips              start a trip; answers at once with its id (202)
 GET  /trips/{id}         its status, its itinerary in the travel world and its saga timeline
 GET  /trips/{id}/events  its steps and undos as Server-Sent Events, until the saga ends
 GET  /metrics            bookings by outcome, saga durations, undos, flags (Prometheus)
+POST /codec/encode, /codec/decode   Temporal's codec server protocol, for the Web UI and the
+                         CLI to show the encrypted histories (codec.py); TRAVEL_CODEC_TOKEN guards it
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from dataclasses import asdict
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from google.protobuf.json_format import ParseError
 from prometheus_client import make_asgi_app
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,11 +30,12 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from api_models import MAX_BODY_BYTES, BodyLimit, TripOrder, TutorialBooking, from_order, from_tutorial, new_trip_id
+from codec import CodecError, CodecServer, EncryptionCodec, configured_keys
 from observability import REGISTRY, record_trip
 from seed import Seed, load_seed, use_capstone_world
 from shared import TASK_QUEUE, BookingRequest
 from workbook import world
-from workbook.timeline import ActivityRun, root_cause, timeline_from_events, timeline_of
+from workbook.timeline import ActivityRun, decode_failures, root_cause, timeline_from_events, timeline_of
 from workflow import TravelBookingWorkflow
 
 
@@ -38,8 +43,13 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
     use_capstone_world()
     seed = seed or load_seed()
     app = FastAPIOffline(title="Travel bookings", description=__doc__.split("\n\n")[0], version="1.0")
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, unlimited=("/codec/",))  # a history's payloads are big
+    # The Web UI (another origin) calls the codec endpoint from the browser.
+    app.add_middleware(CORSMiddleware, allow_origins=WEB_UI_ORIGINS, allow_methods=["POST"],
+                       allow_headers=["Content-Type", "X-Namespace", "Authorization"], allow_credentials=True)  # fmt: skip
     app.mount("/metrics", make_asgi_app(REGISTRY))
+    codec = client.data_converter.payload_codec
+    codec_server = CodecServer(codec if isinstance(codec, EncryptionCodec) else EncryptionCodec(configured_keys()))
     watching: set[asyncio.Task] = set()  # trips started by POST /trips, awaited for the metrics
 
     @app.exception_handler(StarletteHTTPException)  # one shape for every refusal: {"error": ...}
@@ -88,7 +98,7 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
     async def trip(trip_id: str) -> dict:
         """The trip's status, what the world holds for it, and its saga timeline."""
         handle = client.get_workflow_handle(trip_id)
-        timeline = await _or_404(handle, timeline_of(handle))
+        timeline = await _or_404(handle, timeline_of(handle, client.data_converter))
         stored = json.loads(world.stored_request(trip_id) or "null")
         if stored:  # a card number is not for every reader of this page
             stored["card_number"] = "…" + stored["card_number"][-4:]
@@ -108,9 +118,26 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
         """Each step and undo as it starts and ends (event: step / undo), then event: end."""
         handle = client.get_workflow_handle(trip_id)
         await _or_404(handle, handle.describe())  # a 404 now, before the stream starts
-        return EventSourceResponse(_saga_events(handle))
+        return EventSourceResponse(_saga_events(handle, client.data_converter))
+
+    @app.post("/codec/{operation}", include_in_schema=False)
+    async def codec_endpoint(operation: str, request: Request) -> JSONResponse:
+        """Temporal's codec server protocol: {"payloads": [...]} encrypted or decrypted."""
+        if operation not in ("encode", "decode"):
+            raise HTTPException(404, f"there is no codec operation {operation!r}: encode or decode")
+        if not codec_server.allowed(request.headers.get("authorization")):
+            raise HTTPException(401, "the codec endpoint needs the bearer token set in TRAVEL_CODEC_TOKEN")
+        try:
+            return JSONResponse(await codec_server.answer(operation, await request.body()))
+        except CodecError as err:
+            raise HTTPException(422, str(err)) from err
+        except (ValueError, ParseError) as err:  # not the protocol's JSON
+            raise HTTPException(400, f'the body should be {{"payloads": [...]}}: {err}') from err
 
     return app
+
+
+WEB_UI_ORIGINS = ["http://localhost:8233", "http://127.0.0.1:8233"]
 
 
 def _run(run: ActivityRun) -> dict:
@@ -128,11 +155,12 @@ async def _or_404(handle: WorkflowHandle, reading):
         raise
 
 
-async def _saga_events(handle: WorkflowHandle):
+async def _saga_events(handle: WorkflowHandle, data_converter):
     """Follow the history as the server records it (a long poll: no busy loop), and send
-    each activity's change of state once."""
+    each activity's change of state once (its failures decrypted)."""
     events, sent = [], {}
     async for event in handle.fetch_history_events(wait_new_event=True):
+        await decode_failures([event], data_converter)
         events.append(event)
         timeline = timeline_from_events(handle.id, events)
         for index, run in enumerate(timeline.runs):
@@ -165,6 +193,7 @@ async def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
+    from codec import data_converter
     from observability import tracing_interceptor
     from worker import create_worker, prepare_world
     from workbook.server import connect_or_start, metrics_runtime
@@ -177,7 +206,7 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sdk-metrics-port", type=int, help="also serve the Temporal SDK's metrics on this port")
     parser.add_argument("--trace", metavar="FILE", help="write OpenTelemetry spans to FILE (JSON lines)")
     args = parser.parse_args(argv)
-    connect_options = {}
+    connect_options = {"data_converter": data_converter()}  # payloads encrypted (codec.py)
     if args.sdk_metrics_port:
         connect_options["runtime"] = metrics_runtime(f"{args.host}:{args.sdk_metrics_port}")
     if args.trace:

@@ -74,6 +74,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    from codec import data_converter
     from workbook.server import connect_or_start
 
     seed, rng = load_seed(), random.Random(args.seed)
@@ -86,7 +87,7 @@ async def main(argv: list[str] | None = None) -> int:
         world.inject(operation, "slow", rate=0.33, seed=f"{args.seed}-{operation}", seconds=rng.uniform(0.5, 2.0))
     scenarios = generated(seed, args.bookings, rng)
     task_queue = f"chaos-{uuid.uuid4().hex[:8]}"
-    async with connect_or_start(announce=console.print) as client:
+    async with connect_or_start(announce=console.print, data_converter=data_converter()) as client:
         address = client.service_client.config.target_host
         done: list = []
         console.print(f"Booking {args.bookings} trips, {args.concurrency} at a time, killing the worker {args.kills} times")

@@ -139,10 +139,11 @@ async def main(argv: list[str] | None = None) -> int:
     scenarios = generated(seed, args.count, rng) if args.count else named(seed, rng)
     fresh_world(seed)
     console.print(describe(seed))
+    from codec import data_converter
     from worker import create_worker
     from workbook.server import connect_or_start
 
-    async with connect_or_start(announce=console.print) as client:
+    async with connect_or_start(announce=console.print, data_converter=data_converter()) as client:
         worker = contextlib.nullcontext() if args.no_worker else create_worker(client, args.task_queue)
         async with worker:
             outcomes = await run_load(client, scenarios, args.concurrency, args.task_queue)

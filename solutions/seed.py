@@ -72,6 +72,25 @@ class Seed:
         self.flight(route["origin"], route["destination"], day, cabin)  # flies that day?
         return route["origin"], route["destination"], day, cabin
 
+    def first_flight(self) -> str:
+        """The seed's first route, economy, on the first day with a seat, a standard room at
+        the destination's hotel and an economy car left (the tutorial's "valid-flight-id"),
+        so a reader who sends the tutorial's request again and again gets a trip each time
+        (the last day once everything is taken: the booking then says what ran out)."""
+        route = self.data["routes"][0]
+        origin, destination = route["origin"], route["destination"]
+        hotel, city = self.hotel_in(destination), self.city(destination)
+        for day in self.days:
+            flight = self.flight(origin, destination, day, "economy")
+            try:
+                free = (world.available("flight", flight), world.available("hotel", f"{self.hotel_stock(hotel, day)}/standard"),
+                        world.available("car", f"{self.car_desk(city, day)}/economy"))  # fmt: skip
+            except world.UnknownItem:  # a world without the seed's stock: the first day will say so
+                return self.flight(origin, destination, self.days[0], "economy")
+            if min(free) > 0:
+                return flight
+        return flight
+
     def hotel_in(self, airport: str) -> str:
         city = self.city(airport)
         for hotel in self.data["hotels"]:

@@ -45,6 +45,7 @@ async def main() -> None:
 
     import prometheus_client
 
+    from codec import data_converter
     from observability import REGISTRY, tracing_interceptor
     from workbook.server import connect, metrics_runtime
 
@@ -53,7 +54,7 @@ async def main() -> None:
     parser.add_argument("--metrics-port", type=int, help="serve the SDK's metrics on PORT, the bookings' on PORT+1")
     parser.add_argument("--trace", metavar="FILE", help="write OpenTelemetry spans to FILE (JSON lines)")
     args = parser.parse_args()
-    connect_options = {}
+    connect_options = {"data_converter": data_converter()}  # payloads encrypted (codec.py)
     if args.metrics_port:
         connect_options["runtime"] = metrics_runtime(f"0.0.0.0:{args.metrics_port}")
         prometheus_client.start_http_server(args.metrics_port + 1, registry=REGISTRY)

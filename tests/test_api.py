@@ -21,7 +21,7 @@ from workbook.loader import loaded
 from workbook.world import DB_ENV_VAR, REPO_ROOT
 
 SOLUTIONS = REPO_ROOT / "solutions"
-MODULES = ("shared", "seed", "observability", "activities", "workflow", "worker", "api_models", "api")
+MODULES = ("shared", "seed", "observability", "activities", "workflow", "worker", "codec", "api_models", "api")
 FLIGHT = "SG101-2027-01-21-Y"  # SFO to New York, economy (New York has one car of a kind a day:
 # each test books on a day of its own)
 HOTEL_CHAIN = ["cancel_car", "cancel_hotel", "cancel_flight"]
@@ -38,14 +38,17 @@ async def api(tmp_path_factory, dev_server):
             task_queue = f"api-{uuid.uuid4()}"
             listener = socket.socket()
             listener.bind(("127.0.0.1", 0))
-            app = m.api.create_app(dev_server.client, task_queue, seed)
+            client = m.codec.secured(dev_server.client)  # every payload encrypted, as in production
+            app = m.api.create_app(client, task_queue, seed)
             server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-            async with m.worker.create_worker(dev_server.client, task_queue):
+            async with m.worker.create_worker(client, task_queue):
                 serving = asyncio.create_task(server.serve(sockets=[listener]))
                 while not server.started:
                     await asyncio.sleep(0.01)
-                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}") as http:
-                    yield SimpleNamespace(http=http, m=m, task_queue=task_queue, client=dev_server.client)
+                url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+                async with httpx.AsyncClient(base_url=url) as http:
+                    yield SimpleNamespace(http=http, m=m, task_queue=task_queue, client=client, url=url,
+                                          plain=dev_server.client)  # fmt: skip
                 server.should_exit = True
                 await serving
 
@@ -252,3 +255,140 @@ async def test_the_readmes_book_examples_answer_as_shown(api):
             assert answer["result"]["message"].keys() == shown["result"]["message"].keys()
         else:
             assert answer["result"]["message"] == shown["result"]["message"]
+
+
+# --- the sagas tutorial's own requests, and the encrypted histories ------------------------
+
+TUTORIAL_SUCCESS = """{
+    "name": "John Doe",
+    "attempts": 5,
+    "car": "valid-car-id",
+    "hotel": "valid-hotel-id",
+    "flight": "valid-flight-id"
+}"""
+TUTORIAL_FAILURE = """{
+    "name": "Jane Smith",
+    "attempts": 3,
+    "car": "valid-car-id",
+    "hotel": "invalid-hotel-id",
+    "flight": "valid-flight-id"
+}"""
+
+
+async def test_the_tutorials_own_requests_book_a_trip_and_undo_one(api):
+    """The two curl bodies of Temporal's sagas tutorial, byte for byte: the first books the
+    seed's first flight, a standard room and an economy car; the second fails at the hotel
+    (no hotel has invalid-hotel-id rooms) and is undone. Both in the tutorial's shapes."""
+    from workbook import world
+
+    headers = {"Content-Type": "application/json"}
+    booked = (await api.http.post("/book", content=TUTORIAL_SUCCESS, headers=headers)).json()
+    assert set(booked) == {"result", "user_id"} and re.fullmatch(r"john-doe-\d{6}", booked["user_id"])
+    assert booked["result"]["status"] == "success"
+    assert set(booked["result"]["message"]) == {"booked_car", "booked_flight", "booked_hotel"}
+    held = {r.kind: r for r in world.reservations(booked["user_id"]) if r.status == "held"}
+    assert held["flight"].item.startswith("SG101-") and held["car"].item.endswith("/economy")
+    assert held["hotel"].item.endswith("/standard")
+    again = (await api.http.post("/book", content=TUTORIAL_SUCCESS, headers=headers)).json()
+    assert again["result"]["status"] == "success", again  # the next day with a car left
+
+    failed = (await api.http.post("/book", content=TUTORIAL_FAILURE, headers=headers)).json()
+    assert set(failed) == {"result", "user_id"} and re.fullmatch(r"jane-smith-\d{6}", failed["user_id"])
+    assert failed["result"]["status"] == "failure" and "invalid-hotel-id" in failed["result"]["message"]
+    trip = (await api.http.get(f"/trips/{failed['user_id']}")).json()
+    assert trip["status"] == "Failed" and undos(trip) == HOTEL_CHAIN
+    assert audit(failed["user_id"]).clean and not world.is_confirmed(failed["user_id"])
+
+
+def _history_text(history) -> str:
+    from google.protobuf import json_format
+
+    return "".join(json_format.MessageToJson(event) for event in history.events)
+
+
+async def test_a_trips_history_holds_no_card_number_and_no_name_in_the_clear(api):
+    body = {"name": "Grace Hopper", "attempts": 3, "car": "economy", "hotel": "standard",
+            "flight": "SG101-2027-01-23-Y"}  # fmt: skip
+    trip_id = (await api.http.post("/book", json=body)).json()["user_id"]
+    history = await api.plain.get_workflow_handle(trip_id).fetch_history()  # as the server stores it
+    text = _history_text(history)
+    assert "4242424242424242" not in text and "Grace Hopper" not in text
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert [p.metadata["encoding"] for p in started.input.payloads] == [b"binary/encrypted"]
+    # The client that holds the key reads it back as it was written.
+    decoded = await api.client.data_converter.decode(started.input.payloads)
+    assert decoded[0]["card_number"] == "4242424242424242" and decoded[0]["customer"] == "Grace Hopper"
+
+
+async def test_the_codec_endpoint_decodes_a_history_for_the_web_ui_and_the_cli(api, tmp_path):
+    """POST /codec/decode answers Temporal's codec server protocol, from the Web UI's
+    origin; `temporal workflow show --codec-endpoint` uses it to show the history decoded."""
+    from google.protobuf import json_format
+    from temporalio.api.common.v1 import Payloads
+
+    from workbook.server import find_binary
+
+    body = {"name": "Ada Lovelace", "attempts": 3, "car": "economy", "hotel": "standard",
+            "flight": "SG101-2027-01-24-Y"}  # fmt: skip
+    trip_id = (await api.http.post("/book", json=body)).json()["user_id"]
+    history = await api.plain.get_workflow_handle(trip_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    sent = json_format.MessageToJson(Payloads(payloads=started.input.payloads))
+    answer = await api.http.post("/codec/decode", content=sent, headers={
+        "Content-Type": "application/json", "Origin": "http://localhost:8233", "X-Namespace": "default"})  # fmt: skip
+    assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "http://localhost:8233"
+    decoded = json_format.Parse(answer.text, Payloads()).payloads[0]
+    assert decoded.metadata["encoding"] == b"json/plain" and b"4242424242424242" in decoded.data
+
+    command = [find_binary("temporal"), "workflow", "show", "--workflow-id", trip_id, "--output", "json",
+               "--address", api.plain.service_client.config.target_host]  # fmt: skip
+    shown = await _output(*command, "--codec-endpoint", f"{api.url}/codec")  # the API answers meanwhile
+    assert "4242424242424242" in shown and "Ada Lovelace" in shown
+    hidden = await _output(*command)
+    assert "4242424242424242" not in hidden and "Ada Lovelace" not in hidden
+
+
+async def _output(*command: str) -> str:
+    """What `temporal workflow show --output json` printed, with every payload's data (base64
+    in its JSON) decoded as text, so what the history says can be searched."""
+    import base64
+
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    found = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "data" and isinstance(value, str):
+                    found.append(base64.b64decode(value).decode(errors="replace"))
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(out))
+    return out.decode() + "\n".join(found)
+
+
+async def test_keys_rotate_and_a_wrong_or_missing_key_fails_clearly(api):
+    import secrets
+
+    from temporalio.api.common.v1 import Payload
+
+    codec, old_key = api.m.codec, secrets.token_bytes(32)
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b'"4242424242424242"')
+    [sealed] = await codec.EncryptionCodec({"k1": old_key}).encode([plain])
+    rotated = codec.EncryptionCodec({"k2": secrets.token_bytes(32), "k1": old_key})
+    assert await rotated.decode([sealed]) == [plain]  # an older key still reads what it wrote
+    [resealed] = await rotated.encode([plain])
+    assert resealed.metadata["encryption-key-id"] == b"k2"  # new payloads use the newest key
+    with pytest.raises(codec.CodecError, match="does not decrypt with the key configured under that id"):
+        await codec.EncryptionCodec({"k1": secrets.token_bytes(32)}).decode([sealed])
+    with pytest.raises(codec.CodecError, match=r"'k1', which is not among this process's keys \(k2\)"):
+        await codec.EncryptionCodec({"k2": secrets.token_bytes(32)}).decode([sealed])
+    guarded = codec.CodecServer(rotated, token="s3cret")
+    assert guarded.allowed("Bearer s3cret") and not guarded.allowed(None) and not guarded.allowed("Bearer nope")
+    refused = await api.http.post("/codec/decode", content="not json", headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400 and "payloads" in refused.json()["error"]

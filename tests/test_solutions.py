@@ -16,7 +16,7 @@ from workbook.loader import loaded
 from workbook.world import REPO_ROOT
 
 SOLUTIONS = REPO_ROOT / "solutions"
-MODULES = ("shared", "seed", "scenarios", "observability", "activities", "workflow", "worker", "client")
+MODULES = ("shared", "seed", "scenarios", "observability", "activities", "workflow", "worker", "codec", "client")
 
 
 @pytest.fixture
@@ -166,7 +166,9 @@ async def test_two_worker_processes_share_the_work(clean_env, dev_server):
             scenarios = modules.scenarios.generated(seed, 24, random.Random(3))
             for scenario in scenarios:
                 scenario.outages = []
-            outcomes = await modules.client.run_load(dev_server.client, scenarios, 24, task_queue)
+            # The workers encrypt what they write (codec.py): the load client must hold the key too.
+            client = modules.codec.secured(dev_server.client)
+            outcomes = await modules.client.run_load(client, scenarios, 24, task_queue)
         finally:
             for worker in workers:
                 worker.terminate()

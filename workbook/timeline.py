@@ -189,10 +189,40 @@ def root_cause(error: BaseException) -> str:
     return getattr(error, "message", None) or str(error)
 
 
-async def timeline_of(handle: WorkflowHandle) -> Timeline:
-    """Read a workflow's history from the server and turn it into a Timeline."""
+async def timeline_of(handle: WorkflowHandle, data_converter=None) -> Timeline:
+    """Read a workflow's history from the server and turn it into a Timeline. With the
+    ``data_converter`` of a client whose codec encrypts failures (the capstone's), their
+    messages are decrypted first: the server holds only "Encoded failure"."""
     history = await handle.fetch_history()
+    if data_converter is not None:
+        await decode_failures(history.events, data_converter)
     return timeline_from_events(handle.id, history.events)
+
+
+_FAILURES = ("activity_task_failed_event_attributes", "workflow_execution_failed_event_attributes",
+             "activity_task_timed_out_event_attributes", "workflow_task_failed_event_attributes")  # fmt: skip
+
+
+async def decode_failures(events, data_converter) -> None:
+    """Decrypt, in place, the failures in ``events`` that a codec encrypted (their message and
+    stack trace are in encoded_attributes, as DefaultFailureConverterWithEncodedAttributes writes)."""
+    codec = data_converter.payload_codec
+    if codec is None:
+        return
+    for event in events:
+        for name in _FAILURES:
+            if event.HasField(name):
+                failure = getattr(event, name).failure
+                await codec.decode_failure(failure)
+                while True:
+                    if failure.HasField("encoded_attributes"):
+                        attributes = data_converter.payload_converter.from_payload(failure.encoded_attributes)
+                        failure.message = attributes.get("message", failure.message)
+                        failure.stack_trace = attributes.get("stack_trace", failure.stack_trace)
+                        failure.ClearField("encoded_attributes")
+                    if not failure.HasField("cause"):
+                        break
+                    failure = failure.cause
 
 
 async def fetch_timeline(client: Client, workflow_id: str, run_id: str | None = None) -> Timeline:
