@@ -19,11 +19,12 @@ from dataclasses import asdict
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from google.protobuf.json_format import ParseError
-from prometheus_client import make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -47,7 +48,6 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
     # The Web UI (another origin) calls the codec endpoint from the browser.
     app.add_middleware(CORSMiddleware, allow_origins=WEB_UI_ORIGINS, allow_methods=["POST"],
                        allow_headers=["Content-Type", "X-Namespace", "Authorization"], allow_credentials=True)  # fmt: skip
-    app.mount("/metrics", make_asgi_app(REGISTRY))
     codec = client.data_converter.payload_codec
     codec_server = CodecServer(codec if isinstance(codec, EncryptionCodec) else EncryptionCodec(configured_keys()))
     watching: set[asyncio.Task] = set()  # trips started by POST /trips, awaited for the metrics
@@ -58,7 +58,7 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in error.errors()]
+        problems = [_problem(e) for e in error.errors()]
         return JSONResponse({"error": "the request is not valid; nothing was booked", "problems": problems}, 422)
 
     def request_for(convert, body, name: str) -> BookingRequest:
@@ -72,7 +72,7 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
             TravelBookingWorkflow.run, request, id=request.trip_id, task_queue=task_queue
         )
 
-    @app.post("/book")
+    @app.post("/book", responses=REFUSALS)
     async def book(body: TutorialBooking) -> dict:
         """Book a trip and wait for the saga to end, as the tutorial's endpoint does."""
         handle = await start(request_for(from_tutorial, body, body.name))
@@ -85,7 +85,7 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
         await _record(handle)
         return {"result": outcome, "user_id": handle.id}
 
-    @app.post("/trips", status_code=202)
+    @app.post("/trips", status_code=202, responses=REFUSALS)
     async def start_trip(body: TripOrder) -> dict:
         """Start a trip; follow it at its status and events URLs."""
         handle = await start(request_for(from_order, body, body.customer))
@@ -94,7 +94,7 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
         task.add_done_callback(watching.discard)
         return {"trip_id": handle.id, "status_url": f"/trips/{handle.id}", "events_url": f"/trips/{handle.id}/events"}
 
-    @app.get("/trips/{trip_id}")
+    @app.get("/trips/{trip_id}", responses=NOT_FOUND)
     async def trip(trip_id: str) -> dict:
         """The trip's status, what the world holds for it, and its saga timeline."""
         handle = client.get_workflow_handle(trip_id)
@@ -113,12 +113,35 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
             "timeline": [_run(run) for run in timeline.runs],
         }
 
-    @app.get("/trips/{trip_id}/events")
+    @app.get("/trips/{trip_id}/events", responses=NOT_FOUND)
     async def events(trip_id: str) -> EventSourceResponse:
         """Each step and undo as it starts and ends (event: step / undo), then event: end."""
         handle = client.get_workflow_handle(trip_id)
         await _or_404(handle, handle.describe())  # a 404 now, before the stream starts
         return EventSourceResponse(_saga_events(handle, client.data_converter))
+
+    plain_openapi = app.openapi
+
+    def openapi() -> dict:
+        """FastAPI documents a 422 as {"detail": [...]}, but our refusals read {"error", "problems"}."""
+        if app.openapi_schema is None:
+            spec = plain_openapi()
+            for operations in spec["paths"].values():
+                for operation in operations.values():
+                    if "422" in operation.get("responses", {}):
+                        operation["responses"]["422"] = {"description": REFUSALS[422]["description"], "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Refusal"}}}}  # fmt: skip
+            for unused in ("HTTPValidationError", "ValidationError"):
+                spec.get("components", {}).get("schemas", {}).pop(unused, None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+    @app.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+    async def metrics() -> Response:
+        """Bookings by outcome, saga durations, undos and flags, in Prometheus' text format."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/codec/{operation}", include_in_schema=False)
     async def codec_endpoint(operation: str, request: Request) -> JSONResponse:
@@ -138,6 +161,27 @@ def create_app(client: Client, task_queue: str = TASK_QUEUE, seed: Seed | None =
 
 
 WEB_UI_ORIGINS = ["http://localhost:8233", "http://127.0.0.1:8233"]
+
+
+class Refusal(BaseModel):
+    """Every refusal's shape: what is wrong, and for a 422 each problem found."""
+
+    error: str
+    problems: list[str] | None = None
+
+
+REFUSALS = {422: {"model": Refusal, "description": "not a valid request: nothing was booked"},
+            413: {"model": Refusal, "description": "a body over 16 KiB: nothing was booked"}}  # fmt: skip
+NOT_FOUND = {404: {"model": Refusal, "description": "there is no such trip"}}
+
+
+def _problem(error: dict) -> str:
+    """One validation problem in words; a body that is not JSON says where it breaks."""
+    if error["type"] == "json_invalid":
+        at = error["loc"][-1] if isinstance(error["loc"][-1], int) else None
+        why = (error.get("ctx") or {}).get("error", "it is not valid JSON")
+        return f"body: not valid JSON: {why}" + (f" (at character {at})" if at is not None else "")
+    return f"{'.'.join(map(str, error['loc'][1:])) or 'body'}: {error['msg']}"
 
 
 def _run(run: ActivityRun) -> dict:

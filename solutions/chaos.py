@@ -23,16 +23,14 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from rich.console import Console
-
-from client import run_load
+from client import console, run_load
 from scenarios import generated
 from seed import describe, fresh_world, load_seed
 from workbook import world
 from workbook.audit import audit
 
 HERE = Path(__file__).resolve().parent
-console = Console(highlight=False)
+OWN_WORLD = ".workbook/chaos.db"  # unless WORKBOOK_DB says otherwise: the workers it starts inherit it
 
 
 def start_worker(address: str, task_queue: str) -> subprocess.Popen:
@@ -78,6 +76,7 @@ async def main(argv: list[str] | None = None) -> int:
     from workbook.server import connect_or_start
 
     seed, rng = load_seed(), random.Random(args.seed)
+    os.environ.setdefault(world.DB_ENV_VAR, str(world.REPO_ROOT / OWN_WORLD))  # not an API's world
     fresh_world(seed)
     console.print(describe(seed))
     # Plenty of stock, so trips fail only where a service is down: the audit is the point.

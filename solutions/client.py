@@ -5,7 +5,9 @@ concurrently, shows each outcome and what was undone, then audits the world.
     python solutions/client.py --count 200 --concurrency 50 --seed 7
 
 It starts an embedded dev server when none answers at localhost:7233, and runs a worker
-in this process unless --no-worker (then start `python solutions/worker.py` yourself).
+in this process, on a travel world of its own (.workbook/client.db), unless --no-worker:
+then start `python solutions/worker.py` yourself, and the run starts their world
+(.workbook/solutions.db) afresh.
 Exits 1 if the audit finds an orphan or a double booking.
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from temporalio.client import Client, WorkflowFailureError
 
 from scenarios import Scenario, generated, named
-from seed import SEED_FILE, describe, fresh_world, load_seed
+from seed import SEED_FILE, describe, fresh_world, load_seed, use_capstone_world
 from shared import TASK_QUEUE
 from workbook import world
 from workbook.audit import audit
@@ -31,6 +35,7 @@ from workbook.timeline import fetch_timeline, root_cause
 from workflow import TravelBookingWorkflow
 
 console = Console(highlight=False)
+OWN_WORLD = ".workbook/client.db"  # the world of a run with its own worker, unless WORKBOOK_DB says otherwise
 STEP_NAMES = {"book_flight": "flight", "book_hotel": "hotel", "book_car": "car", "charge_payment": "payment",
               "confirm_trip": "confirmation", "store_booking_request": "request"}  # fmt: skip
 
@@ -137,6 +142,15 @@ async def main(argv: list[str] | None = None) -> int:
 
     seed, rng = load_seed(SEED_FILE), random.Random(args.seed)
     scenarios = generated(seed, args.count, rng) if args.count else named(seed, rng)
+    if args.no_worker:  # the workers elsewhere book in the capstone's world: this run starts it afresh
+        use_capstone_world()
+        console.print(f"Starting the travel world {world.db_path()} afresh: what was booked there "
+                      "before (by api.py, say) is forgotten.")  # fmt: skip
+    else:  # a world of its own, so an API running beside it keeps its trips
+        os.environ.setdefault(world.DB_ENV_VAR, str(world.REPO_ROOT / OWN_WORLD))
+    # The worker in this process would log every outage it meets: this run tells each
+    # trip's story itself, below the progress bar.
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
     fresh_world(seed)
     console.print(describe(seed))
     from codec import data_converter

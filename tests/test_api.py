@@ -135,7 +135,9 @@ async def test_metrics_count_outcomes_and_undos(api):
     undone = {"name": "Car Less", "attempts": 2, "car": "limousine", "hotel": "standard", "flight": "SG101-2027-01-24-Y"}
     assert (await api.http.post("/book", json=booked)).json()["result"]["status"] == "success"
     assert (await api.http.post("/book", json=undone)).json()["result"]["status"] == "failure"
-    scrape = (await api.http.get("/metrics/")).text
+    scraped = await api.http.get("/metrics")  # as `curl .../metrics` asks: no redirect to follow
+    assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
+    scrape = scraped.text
     assert re.search(r'^travel_bookings_total\{outcome="booked"\} [1-9]', scrape, re.M), scrape
     assert re.search(r'^travel_bookings_total\{outcome="undone"\} [1-9]', scrape, re.M)
     assert re.search(r'^travel_compensations_total\{activity="cancel_flight"\} [1-9]', scrape, re.M)
@@ -158,6 +160,7 @@ BAD = {
     "a misspelt field": ("/trips", {"customer": "A", "origin": "SFO", "destination": "JFK", "day": "2027-01-21",
                                     "nigths": 2}, 422, "nigths"),  # fmt: skip
     "not JSON": ("/book", "{name: A", 422, "JSON"),
+    "JSON cut short": ("/book", '{"name": "John", "attempts": 3, "car"', 422, "not valid JSON: Expecting ':' delimiter (at character 37)"),
     "a list, not an object": ("/trips", [1, 2], 422, "body"),
     "a huge body": ("/book", {"name": "A" * 100_000}, 413, "over"),
 }
@@ -197,8 +200,18 @@ async def test_the_openapi_page_works_offline(api):
     script = re.search(r"src=['\"]([^'\"]*swagger-ui-bundle\.js)", page.text).group(1)
     assert script.startswith("/"), "served by the API itself, not a CDN"
     assert (await api.http.get(script)).status_code == 200
-    paths = (await api.http.get("/openapi.json")).json()["paths"]
-    assert {"/book", "/trips", "/trips/{trip_id}", "/trips/{trip_id}/events"} <= set(paths)
+    spec = (await api.http.get("/openapi.json")).json()
+    paths = spec["paths"]
+    assert {"/book", "/trips", "/trips/{trip_id}", "/trips/{trip_id}/events", "/metrics"} <= set(paths)
+    # The refusals as the API really answers them: {"error", "problems"}, never FastAPI's {"detail"}.
+    refusal = {"$ref": "#/components/schemas/Refusal"}
+    for path, codes in {"/book": ("413", "422"), "/trips": ("413", "422")}.items():
+        for code in codes:
+            assert paths[path]["post"]["responses"][code]["content"]["application/json"]["schema"] == refusal
+    for path in ("/trips/{trip_id}", "/trips/{trip_id}/events"):
+        assert paths[path]["get"]["responses"]["404"]["content"]["application/json"]["schema"] == refusal
+    assert set(spec["components"]["schemas"]["Refusal"]["properties"]) == {"error", "problems"}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
 def free_port() -> int:
@@ -231,7 +244,7 @@ async def test_api_py_runs_as_a_program_with_the_sdks_metrics(clean_env, dev_ser
             body = {"name": "Ada", "attempts": 3, "car": "suv", "hotel": "deluxe", "flight": "SG101-2027-02-02-J"}
             answer = (await http.post("/book", json=body)).json()
             assert answer["result"]["status"] == "success", answer
-            assert re.search(r'^travel_bookings_total\{outcome="booked"\} 1\.0$', (await http.get("/metrics/")).text, re.M)
+            assert re.search(r'^travel_bookings_total\{outcome="booked"\} 1\.0$', (await http.get("/metrics")).text, re.M)
             sdk = (await httpx.AsyncClient().get(f"http://127.0.0.1:{sdk_port}/metrics")).text
     finally:
         program.terminate()

@@ -92,7 +92,7 @@ def test_cancel_of_the_wrong_kind_does_nothing(world):
         (lambda w: w.book_flight("t", "XX999", key="k"), "UnknownItem", "there is no flight XX999"),
         (lambda w: w.book_flight("t", "TW305", key="k"), "NoAvailability", "flight TW305 is sold out"),
         (lambda w: w.book_car("t", "suv", 3, key="k"), "NoAvailability", "no suv car is left in New York"),
-        (lambda w: w.book_car("t", "tank", 3, key="k"), "UnknownItem", "no tank cars are rented"),
+        (lambda w: w.book_car("t", "tank", 3, key="k"), "UnknownItem", "nobody rents out a car of type 'tank'"),
         (
             lambda w: w.book_hotel("t", "harbor-view", "penthouse", 2, key="k"),
             "UnknownItem",

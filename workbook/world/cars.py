@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workbook.world.errors import BookingError, NoAvailability, UnknownItem
 from workbook.world.faults import _operation
-from workbook.world.holds import Reservation, _cancel, _check_key, _existing, _hold, _reservation
+from workbook.world.holds import Reservation, _cancel, _check_key, _existing, _hold, _reservation, place
 
 
 def book_car(
@@ -20,9 +20,9 @@ def book_car(
             "SELECT * FROM cars WHERE city = ? AND car_type = ?", (city, car_type)
         ).fetchone()
         if found is None:
-            raise UnknownItem(f"no {car_type} cars are rented in {city}")
+            raise UnknownItem(f"nobody rents out a car of type {car_type!r} in {place(city)}")
         if found["cars"] <= 0:
-            raise NoAvailability(f"no {car_type} car is left in {city}")
+            raise NoAvailability(f"no {car_type} car is left in {place(city)}")
         if days < 1:
             raise BookingError(f"a car rental needs at least one day, not {days}")
         conn.execute(

@@ -79,3 +79,10 @@ def _cancel(operation: str, kind: str, key: str) -> bool:
                 (city, car_type),
             )
         return True
+
+
+def place(name: str) -> str:
+    """A city or hotel as a message names it: stock kept per day ("Miami@2027-01-24", as
+    the capstone keeps it) reads "Miami on 2027-01-24"."""
+    where, _, day = name.partition("@")
+    return f"{where} on {day}" if day else name

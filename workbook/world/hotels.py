@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workbook.world.errors import BookingError, NoAvailability, UnknownItem
 from workbook.world.faults import _operation
-from workbook.world.holds import Reservation, _cancel, _check_key, _existing, _hold, _reservation
+from workbook.world.holds import Reservation, _cancel, _check_key, _existing, _hold, _reservation, place
 
 
 def book_hotel(
@@ -27,9 +27,9 @@ def book_hotel(
             ).fetchone()[0]
             if kinds is None:
                 raise UnknownItem(f"there is no hotel {hotel!r}")
-            raise UnknownItem(f"{hotel} has no {room_type} rooms (it has {kinds})")
+            raise UnknownItem(f"{place(hotel)} has no {room_type} rooms (it has {kinds})")
         if found["rooms"] <= 0:
-            raise NoAvailability(f"{hotel} has no {room_type} room left")
+            raise NoAvailability(f"{place(hotel)} has no {room_type} room left")
         if nights < 1:
             raise BookingError(f"a hotel stay needs at least one night, not {nights}")
         conn.execute(
