@@ -294,6 +294,8 @@ async def test_the_tutorials_own_requests_book_a_trip_and_undo_one(api):
     (no hotel has invalid-hotel-id rooms) and is undone. Both in the tutorial's shapes."""
     from workbook import world
 
+    readme = (SOLUTIONS / "README.md").read_text()
+    assert re.findall(r"^-d '(\{.*?\})'$", readme, re.S | re.M) == [TUTORIAL_SUCCESS, TUTORIAL_FAILURE]
     headers = {"Content-Type": "application/json"}
     booked = (await api.http.post("/book", content=TUTORIAL_SUCCESS, headers=headers)).json()
     assert set(booked) == {"result", "user_id"} and re.fullmatch(r"john-doe-\d{6}", booked["user_id"])
