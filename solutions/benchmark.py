@@ -1,15 +1,20 @@
-"""The benchmark: what the saga's bookkeeping costs. 1,000 bookings of the capstone's
-TravelBookingWorkflow, 1,000 at once, against as many of a plain workflow that does the
-same world work without compensation (plain_workflow.py), on local dev servers.
+"""The benchmark: what the saga's bookkeeping costs, and what Temporal itself costs. 1,000
+bookings of the capstone's TravelBookingWorkflow, 1,000 at once, against as many of two
+yardsticks (plain_workflow.py): a plain workflow that does the same world work without
+compensation, and a no-op workflow of the same shape whose activities do nothing. All on
+local dev servers, with the capstone's encrypted payloads.
 
     python solutions/benchmark.py                   # 1,000 of each, 1,000 at once
     python solutions/benchmark.py --bookings 200 --rounds 3
+    python solutions/benchmark.py --growth 100,1000,5000   # rates and memory as the load grows
 
-The two take turns (plain, saga, plain, saga... with --rounds), so a machine that gets
+The three take turns (no-op, plain, saga, no-op... with --rounds), so a machine that gets
 busier or quieter meanwhile does not favour one. Each run has a fresh dev server, its own
-task queue and a fresh world with plenty of stock and no outages: every trip is booked. Targets:
-the saga reaches 0.9x the plain workflow's bookings/s, and its bookings finish in 40 s.
-Exits 1 if a target is missed or the audit after a saga run finds an orphan.
+task queue and a fresh world with plenty of stock and no outages: every trip is booked.
+Targets: the saga reaches 0.9x the plain workflow's bookings/s and 0.8x the no-op's, and its
+bookings finish in 40 s. Exits 1 if a target is missed or the audit after a saga run finds
+an orphan. Each run also reports the peak memory (resident) of the worker (this process)
+and of the dev server.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import random
 import time
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import AsyncIterator
 
 from rich.console import Console
@@ -31,7 +37,8 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.plugin import SimplePlugin
 from temporalio.worker import Worker
 
-from plain_workflow import PlainBookingWorkflow
+from codec import secured
+from plain_workflow import NoopBookingWorkflow, PlainBookingWorkflow, do_nothing
 from scenarios import generated
 from seed import Seed, fresh_world, load_seed
 from shared import BookingRequest
@@ -49,16 +56,24 @@ PLENTY = 100_000  # seats, rooms and cars per item: no trip fails for lack of st
 
 
 @dataclass
-class Runs:
-    """One workflow's timed runs."""
+class Run:
+    """One timed run of one workflow."""
 
-    name: str
-    seconds: list[float] = field(default_factory=list)
-    bookings: int = 0
+    kind: str
+    bookings: int
+    seconds: float
+    worker_mb: float  # the peak resident memory of this process (the worker and the client)
+    server_mb: float  # and of the dev server, while the run lasted
 
     @property
     def rate(self) -> float:
-        return self.bookings / sum(self.seconds)
+        return self.bookings / self.seconds
+
+
+def rate(runs: list[Run], kind: str) -> float:
+    """A kind's bookings per second over all its runs."""
+    mine = [r for r in runs if r.kind == kind]
+    return sum(r.bookings for r in mine) / sum(r.seconds for r in mine)
 
 
 def stocked_world(seed: Seed) -> None:
@@ -79,6 +94,20 @@ def plain_worker(client: Client, task_queue: str, **options) -> Worker:
     return create_worker(client, task_queue, plugins=[instead], **options)
 
 
+def noop_worker(client: Client, task_queue: str, **options) -> Worker:
+    """The same worker running the no-op workflow and its one do-nothing activity."""
+    instead = SimplePlugin("noop-workflow", workflows=lambda _saga: [NoopBookingWorkflow],
+                           activities=lambda _world: [do_nothing])  # fmt: skip
+    return create_worker(client, task_queue, plugins=[instead], **options)
+
+
+KINDS = {  # what each run starts: its worker and its workflow
+    "no-op": (noop_worker, NoopBookingWorkflow.run),
+    "plain": (plain_worker, PlainBookingWorkflow.run),
+    "saga": (create_worker, TravelBookingWorkflow.run),
+}
+
+
 async def book_all(client: Client, run, requests: list[BookingRequest], concurrency: int, task_queue: str) -> float:
     """Seconds from the first start to the last result. Only start and result are timed:
     no history is fetched per trip, as the load client does to print what was undone."""
@@ -96,36 +125,81 @@ async def book_all(client: Client, run, requests: list[BookingRequest], concurre
     return time.perf_counter() - started
 
 
-async def timed_run(client: Client, kind: str, requests: list[BookingRequest], args, seed: Seed) -> float:
-    """One run: a fresh world, a worker on a queue of its own, every booking; seconds."""
+async def timed_run(client: Client, kind: str, requests: list[BookingRequest], args, seed: Seed) -> Run:
+    """One run: a fresh world, a worker on a queue of its own, every booking."""
     stocked_world(seed)
     task_queue = f"benchmark-{kind}-{uuid.uuid4().hex[:8]}"
     # Fresh trip ids: each run's workflows and world rows are its own.
     requests = [dataclasses.replace(r, trip_id=f"{task_queue}-{r.trip_id}") for r in requests]
-    if kind == "saga":
-        worker, run = create_worker(client, task_queue, **WORKER_OPTIONS), TravelBookingWorkflow.run
-    else:
-        worker, run = plain_worker(client, task_queue, **WORKER_OPTIONS), PlainBookingWorkflow.run
-    async with worker:
-        return await book_all(client, run, requests, args.concurrency, task_queue)
+    make_worker, workflow_run = KINDS[kind]
+    peaks = {"worker": 0.0, "server": 0.0}
+    sampling = asyncio.ensure_future(_sample_memory(peaks))
+    try:
+        async with make_worker(client, task_queue, **WORKER_OPTIONS):
+            seconds = await book_all(client, workflow_run, requests, min(args.concurrency, len(requests)), task_queue)
+    finally:
+        sampling.cancel()
+    return Run(kind, len(requests), seconds, peaks["worker"], peaks["server"])
 
 
-def report(plain: Runs, saga: Runs, args) -> tuple[bool, bool]:
-    table = Table(title=f"{args.bookings} bookings per run, {args.concurrency} at once, {args.rounds} round(s)")
-    for column in ("workflow", "bookings", "seconds", "bookings/s"):
+def _resident_mb(pid: int | str) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _server_pids() -> list[int]:
+    """This process's children that are Temporal dev servers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == os.getpid() and b"temporal" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+async def _sample_memory(peaks: dict[str, float]) -> None:
+    """Keep the highest resident memory seen of this process and of its dev server (Linux:
+    /proc; elsewhere it reads 0)."""
+    while True:
+        peaks["worker"] = max(peaks["worker"], _resident_mb("self"))
+        peaks["server"] = max(peaks["server"], sum(_resident_mb(pid) for pid in _server_pids()))
+        await asyncio.sleep(0.25)
+
+
+def report(runs: list[Run], args) -> tuple[bool, bool]:
+    """The table, the ratios and the targets. True, True when both targets are met."""
+    table = Table(title=f"bookings per run: {', '.join(sorted({str(r.bookings) for r in runs}, key=int))}, "
+                        f"at most {args.concurrency} at once")  # fmt: skip
+    for column in ("workflow", "bookings", "seconds", "bookings/s", "worker MB", "server MB"):
         table.add_column(column, justify="left" if column == "workflow" else "right")
-    for runs in (plain, saga):
-        seconds = " + ".join(f"{s:.1f}" for s in runs.seconds)
-        table.add_row(runs.name, str(runs.bookings), seconds, f"{runs.rate:.1f}")
+    for run in sorted(runs, key=lambda r: (r.bookings, list(KINDS).index(r.kind))):
+        table.add_row(run.kind, str(run.bookings), f"{run.seconds:.1f}", f"{run.rate:.1f}",
+                      f"{run.worker_mb:.0f}", f"{run.server_mb:.0f}")  # fmt: skip
     console.print(table)
-    ratio = saga.rate / plain.rate
-    fast_enough, slowest = ratio >= args.min_ratio, max(saga.seconds)
+    for size in sorted({r.bookings for r in runs}):
+        here = [r for r in runs if r.bookings == size]
+        console.print(f"{size} bookings: saga/plain {rate(here, 'saga') / rate(here, 'plain'):.2f}x, "
+                      f"saga/no-op {rate(here, 'saga') / rate(here, 'no-op'):.2f}x")  # fmt: skip
+    to_plain, to_noop = rate(runs, "saga") / rate(runs, "plain"), rate(runs, "saga") / rate(runs, "no-op")
+    fast_enough = to_plain >= args.min_ratio and to_noop >= args.min_noop_ratio
+    console.print(f"saga/plain: {to_plain:.2f}x (target >= {args.min_ratio}x), saga/no-op: {to_noop:.2f}x "
+                  f"(target >= {args.min_noop_ratio}x): {'met' if fast_enough else 'MISSED'}")  # fmt: skip
+    slowest = max(r.seconds for r in runs if r.kind == "saga" and r.bookings == args.bookings) if not args.growth else 0
     in_time = slowest <= args.max_seconds
-    console.print(f"saga/plain: {ratio:.2f}x (target >= {args.min_ratio}x): {'met' if fast_enough else 'MISSED'}")
-    console.print(
-        f"{args.bookings} saga bookings in {slowest:.1f} s, the slowest round "
-        f"(target <= {args.max_seconds:g} s): {'met' if in_time else 'MISSED'}"
-    )
+    if not args.growth:
+        console.print(
+            f"{args.bookings} saga bookings in {slowest:.1f} s, the slowest round "
+            f"(target <= {args.max_seconds:g} s): {'met' if in_time else 'MISSED'}"
+        )
     return fast_enough, in_time
 
 
@@ -149,27 +223,30 @@ async def main(argv: list[str] | None = None, client: Client | None = None) -> i
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bookings", type=int, default=1000, help="bookings per run (default 1000)")
     parser.add_argument("--concurrency", type=int, help="bookings in flight at once (default: all of them)")
-    parser.add_argument("--rounds", type=int, default=1, help="plain-then-saga rounds (default 1)")
+    parser.add_argument("--rounds", type=int, default=1, help="no-op, plain, saga rounds (default 1)")
+    parser.add_argument("--growth", help="instead: one round at each of these sizes, e.g. 100,1000,5000")
     parser.add_argument("--min-ratio", type=float, default=0.9, help="target saga/plain (default 0.9)")
+    parser.add_argument("--min-noop-ratio", type=float, default=0.8, help="target saga/no-op (default 0.8)")
     parser.add_argument("--max-seconds", type=float, default=40.0, help="target for a saga run (default 40)")
     parser.add_argument("--world", default=str(WORLD_FILE), help=f"the world file (default {WORLD_FILE})")
     parser.add_argument("--seed", type=int, default=1, help="the seed that draws the trips")
     args = parser.parse_args(argv)
-    args.concurrency = args.concurrency or args.bookings
+    sizes = [int(n) for n in args.growth.split(",")] if args.growth else [args.bookings] * args.rounds
+    args.concurrency = args.concurrency or (1000 if args.growth else args.bookings)
     os.environ[world.DB_ENV_VAR] = args.world  # read at every world call: the worker's too
     seed = load_seed()
-    requests = [s.request for s in generated(seed, args.bookings, random.Random(args.seed))]  # no outages injected
-    plain, saga, clean = Runs("plain"), Runs("saga"), True
-    for round_number in range(1, args.rounds + 1):
-        for runs in (plain, saga):
-            console.print(f"round {round_number}: {args.bookings} {runs.name} bookings...")
+    runs: list[Run] = []
+    clean = True
+    for number, size in enumerate(sizes, 1):
+        requests = [s.request for s in generated(seed, size, random.Random(args.seed))]  # no outages injected
+        for kind in KINDS:
+            console.print(f"round {number}: {size} {kind} bookings...")
             async with server_for_one_run(client) as run_client:
-                runs.seconds.append(await timed_run(run_client, runs.name, requests, args, seed))
-            runs.bookings += args.bookings
+                runs.append(await timed_run(secured(run_client), kind, requests, args, seed))
         found = audit()  # after the saga run, before the next run's fresh world
-        clean = clean and found.clean and found.confirmed_trips == args.bookings
-        console.print(f"  audit: {len(found.orphans)} orphans, {found.confirmed_trips} of {args.bookings} trips booked")
-    fast_enough, in_time = report(plain, saga, args)
+        clean = clean and found.clean and found.confirmed_trips == size
+        console.print(f"  audit: {len(found.orphans)} orphans, {found.confirmed_trips} of {size} trips booked")
+    fast_enough, in_time = report(runs, args)
     console.print("zero orphans" if clean else "[red]ORPHANS LEFT, or trips not booked: see the audit above[/]")
     return 0 if fast_enough and in_time and clean else 1
 

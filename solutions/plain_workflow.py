@@ -1,16 +1,22 @@
-"""The benchmark's yardstick: the capstone's booking, without the saga.
+"""The benchmark's yardsticks: the capstone's booking without the saga, and without the world.
 
-The same activities, in the same order, with the same options as TravelBookingWorkflow
-(store the request → flight → hotel and car at once → payment → confirm → email), so it
-does the same world work. What it leaves out is what the benchmark prices: no Saga, no
-undo registered, no undo path. A failure here leaves whatever was booked behind.
+PlainBookingWorkflow: the same activities, in the same order, with the same options as
+TravelBookingWorkflow (store the request → flight → hotel and car at once → payment →
+confirm → email), so it does the same world work. What it leaves out is what the
+benchmark prices: no Saga, no undo registered, no undo path. A failure here leaves
+whatever was booked behind.
+
+NoopBookingWorkflow: the same shape (one step, then one, two at once, then three), with
+activities that do nothing: what Temporal itself costs on this machine, the floor under
+any booking workflow. The saga's rate over this one says how much of the time is the
+travel world's.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -41,3 +47,26 @@ class PlainBookingWorkflow:
         except ActivityError:
             result.notices.append("the confirmation email was not sent; please follow up")
         return result
+
+
+@activity.defn
+def do_nothing(request: BookingRequest) -> str:
+    """A step that touches nothing: its cost is Temporal's alone."""
+    return request.trip_id
+
+
+@workflow.defn
+class NoopBookingWorkflow:
+    @workflow.run
+    async def run(self, request: BookingRequest) -> BookingResult:
+        step = step_options(request)
+        await workflow.execute_activity(do_nothing, request, **step)
+        flight = await workflow.execute_activity(do_nothing, request, **step)
+        hotel, car = await asyncio.gather(
+            workflow.execute_activity(do_nothing, request, **step),
+            workflow.execute_activity(do_nothing, request, **step),
+        )
+        payment = await workflow.execute_activity(do_nothing, request, **step)
+        await workflow.execute_activity(do_nothing, request, **step)
+        await workflow.execute_activity(do_nothing, request, **step)
+        return BookingResult(request.trip_id, flight, hotel, car, payment)

@@ -1,5 +1,5 @@
 """The capstone's benchmark (solutions/benchmark.py), small: the saga against the plain
-workflow, 20 bookings each, on the session's dev server. Only what does not depend on the
+and the no-op workflows, 20 bookings each, on the session's dev server. Only what does not depend on the
 machine's speed is asserted: every trip booked, a clean audit, targets judged right."""
 
 from __future__ import annotations
@@ -10,25 +10,33 @@ from workbook.loader import loaded
 from workbook.world import REPO_ROOT
 
 SOLUTIONS = REPO_ROOT / "solutions"
-MODULES = ("shared", "seed", "scenarios", "activities", "workflow", "worker", "plain_workflow", "benchmark")
+MODULES = ("shared", "seed", "scenarios", "activities", "workflow", "worker", "codec", "plain_workflow", "benchmark")
 
 
 async def test_a_small_benchmark_books_every_trip(world, dev_server, capsys):
     """``world`` points the world at this test's file (and puts the variable back after)."""
     with loaded(SOLUTIONS, MODULES) as modules:
-        argv = ["--bookings", "20", "--min-ratio", "0", "--world", str(world.db_path())]
+        argv = ["--bookings", "20", "--min-ratio", "0", "--min-noop-ratio", "0", "--world", str(world.db_path())]
         code = await modules.benchmark.main(argv, client=dev_server.client)  # no ratio to reach: 20 is noise
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "0 orphans, 20 of 20 trips booked" in printed and "zero orphans" in printed
+    for kind in ("no-op", "plain", "saga"):
+        assert f"20 {kind} bookings..." in printed
+    assert "saga/no-op" in printed and "saga/plain" in printed
     assert world.confirmed_trips() and not world.flags()
 
 
 def test_a_missed_target_is_reported_and_fails():
     with loaded(SOLUTIONS, MODULES) as modules:
-        plain = modules.benchmark.Runs("plain", seconds=[10.0], bookings=100)
-        saga = modules.benchmark.Runs("saga", seconds=[12.0], bookings=100)
-        args = argparse.Namespace(bookings=100, concurrency=100, rounds=1, min_ratio=0.9, max_seconds=40.0)
-        assert modules.benchmark.report(plain, saga, args) == (False, True)  # 0.83x, in 12 s
+        run = modules.benchmark.Run
+        runs = [run("no-op", 100, 5.0, 0, 0), run("plain", 100, 10.0, 0, 0), run("saga", 100, 12.0, 0, 0)]
+        args = argparse.Namespace(bookings=100, concurrency=100, rounds=1, growth=None, min_ratio=0.9,
+                                  min_noop_ratio=0.0, max_seconds=40.0)  # fmt: skip
+        assert modules.benchmark.report(runs, args) == (False, True)  # 0.83x the plain, in 12 s
         args.max_seconds = 11.0
-        assert modules.benchmark.report(plain, saga, args) == (False, False)
+        assert modules.benchmark.report(runs, args) == (False, False)
+        args.min_ratio, args.min_noop_ratio = 0.8, 0.8  # 0.83x the plain, but 0.42x the no-op
+        assert modules.benchmark.report(runs, args) == (False, False)
+        args.min_noop_ratio = 0.4
+        assert modules.benchmark.report(runs, args) == (True, False)
