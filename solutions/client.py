@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from scenarios import Scenario, generated, named
 from seed import SEED_FILE, describe, fresh_world, load_seed, use_capstone_world
@@ -61,19 +63,41 @@ class Outcome:
 async def book(client: Client, scenario: Scenario, task_queue: str = TASK_QUEUE) -> Outcome:
     for operation in scenario.outages:  # this trip meets a service that stays down
         world.inject(operation, "fail", scope=scenario.request.trip_id)
-    handle = await client.start_workflow(
-        TravelBookingWorkflow.run, scenario.request, id=scenario.request.trip_id, task_queue=task_queue
-    )
+    trip_id = scenario.request.trip_id
+    try:
+        handle = await through_outages(
+            lambda: client.start_workflow(TravelBookingWorkflow.run, scenario.request, id=trip_id, task_queue=task_queue)
+        )
+    except WorkflowAlreadyStartedError:  # an attempt the server took before it went away
+        handle = client.get_workflow_handle(trip_id)
     status, reason, notices = "Completed", "", []
     try:
-        notices = (await handle.result()).notices
+        notices = (await through_outages(handle.result)).notices
     except WorkflowFailureError as failure:
         reason = root_cause(failure)
-    timeline = await fetch_timeline(client, handle.id)
+    timeline = await through_outages(lambda: fetch_timeline(client, handle.id))
     status = timeline.status
     failed = [run.name for run in timeline.runs if not run.compensation and run.outcome != "completed"]
     undos = [run.name for run in timeline.runs if run.compensation]
     return Outcome(scenario, status, failed[0] if failed else "", reason, undos, notices)
+
+
+SERVER_AWAY = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+
+
+async def through_outages(call, patience: float = 60.0):
+    """``await call()``, called again while the server is away (restarting, say) for up to
+    ``patience`` seconds: the SDK's own retries give up after a few seconds, and the trip's
+    workflow goes on without us meanwhile. Any other error is raised at once."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            return await call()
+        except RPCError as err:
+            away = err.status in SERVER_AWAY or "transport error" in err.message  # the connection dropped
+            if not away or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def line(number: int, total: int, outcome: Outcome, seed) -> str:

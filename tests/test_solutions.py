@@ -185,14 +185,20 @@ async def test_two_worker_processes_share_the_work(clean_env, dev_server):
 
 
 async def test_small_chaos_run_ends_clean(world, dev_server, monkeypatch, capsys):
-    """chaos.py, small: 60 bookings while the worker process is killed (SIGKILL) 3 times
-    and restarted; every trip ends booked or undone, with nothing orphaned or booked twice."""
+    """chaos.py, small: 60 bookings while a worker process is killed (SIGKILL) twice, one is
+    frozen past its heartbeat timeout and thawed, the dev server restarts and the world's
+    database is locked for seconds; every trip ends booked or undone, with nothing orphaned
+    or booked twice, and every fault happened."""
     monkeypatch.setenv("TEMPORAL_ADDRESS", dev_server.client.service_client.config.target_host)
+    faults = ["--kills", "2", "--zombies", "1", "--server-restarts", "1", "--busy-world", "1"]
     with loaded(SOLUTIONS, (*MODULES, "chaos")) as modules:
-        code = await modules.chaos.main(["--bookings", "60", "--kills", "3", "--concurrency", "20"])
+        code = await modules.chaos.main(["--bookings", "60", *faults, "--concurrency", "20"])
     printed = capsys.readouterr().out
     assert code == 0, printed
-    assert printed.count("kill -9 worker") == 3
+    assert printed.count("kill -9 worker") == 2
+    assert "thawed worker" in printed and "the dev server is back" in printed
+    assert "locking the travel world's database" in printed
+    assert "2 kills, 1 zombie, 1 server restart, 1 busy world:" in " ".join(printed.split()), printed
     report = audit()
     assert report.clean and not report.double_bookings, str(report)
     assert len({r.trip_id for r in world.reservations()}) > 50  # the trips really ran against this world
