@@ -126,6 +126,12 @@ def _undos(outcome: Outcome, lab, expected: list[str], why: str, refused: tuple[
         )
     order = [name for name in ran if name in expected]
     expect(order == expected, f"{why}, the compensations ran {arrow(ran)}; expected {arrow(expected)}: newest first.")
+    for before, after in zip(undos, undos[1:]):
+        expect(
+            not before.closed_event or after.scheduled_event > before.closed_event,
+            f"{why}, {after.name} started before {before.name} had finished: the undos ran all at once. "
+            "Run them one after another, newest first (await each before starting the next).",
+        )
 
 
 def _nothing_flagged(outcome: Outcome, why: str) -> None:
@@ -137,12 +143,12 @@ def _nothing_flagged(outcome: Outcome, why: str) -> None:
     )
 
 
-def _lets_the_cancel_through(lab) -> str:
-    """The except clause around the steps that does not catch asyncio.CancelledError, as
-    ' (`except Exception:`, workflow.py line N)'; or '' when none is to be seen."""
+def _lets_the_cancel_through(lab, error: type[BaseException]) -> str:
+    """The except clause around the steps that does not catch ``error``, as ': your
+    `except Exception:` (workflow.py, line N) does not catch it'; or '' when none is seen."""
     handlers = handlers_around(lab.source, "book_car")
     names = vars(lab.modules.workflow)
-    if not handlers or any(catches(h, names, asyncio.CancelledError) for h in handlers):
+    if not handlers or any(catches(h, names, error) for h in handlers):
         return ""
     handler = handlers[0]
     caught = ast.unparse(handler.type) if handler.type is not None else ""
@@ -182,7 +188,13 @@ def _escaped(lab, undo: str) -> str:
                 "workflow.execute_activity raises ActivityError (the desk's ApplicationError is its "
                 "`.cause`). Catch ActivityError around each undo."
             )
-        if lines and not inner:
+        raises = [n.lineno for h in inner for n in ast.walk(h) if isinstance(n, ast.Raise)]
+        if raises:
+            return (
+                f" Your except clause (workflow.py, line {inner[0].lineno}) catches it, then raises it "
+                f"again (line {raises[0]}): note the failure and go on to the next undo."
+            )
+        if not inner:
             return f" The undo's call (workflow.py, line {line}) has no `try` of its own: give each undo one."
     return " Give each undo a try of its own (`except ActivityError`), note its failure, and go on."
 
@@ -211,16 +223,21 @@ async def booked(lab):
     _nothing_flagged(outcome, "nothing went wrong")
 
 
-def _cancelled_undone(outcome: Outcome, lab, how: str) -> None:
+def _cancelled_undone(outcome: Outcome, lab, how: str, arrived_as: type[BaseException]) -> None:
     """A trip cancelled once flight, hotel and car were (being) booked: every undo ran,
-    newest first, the workflow ended Canceled, nothing held, nothing flagged."""
+    newest first, the workflow ended Canceled, nothing held, nothing flagged.
+    ``arrived_as``: what the cancel raised in the workflow."""
     _bugs(outcome, lab)
     undos = [r for r in outcome.timeline.runs if r.compensation]
     if not undos and outcome.status == "Canceled":
+        if arrived_as is asyncio.CancelledError:
+            what = "asyncio.CancelledError, which is not an Exception"
+        else:
+            what = "an ActivityError (the car's activity was cancelled)"
         raise CheckFailed(
-            f"{how[0].upper()}{how[1:]} reached the workflow as asyncio.CancelledError, which is not an Exception"
-            f"{_lets_the_cancel_through(lab)}: nothing was undone, and {outcome.describe_orphans()} "
-            "stayed held. Catch it too: `except (Exception, asyncio.CancelledError):`, undo, then `raise`."
+            f"{how[0].upper()}{how[1:]} reached the workflow as {what}{_lets_the_cancel_through(lab, arrived_as)}: "
+            f"nothing was undone, and {outcome.describe_orphans() or 'the trip'} stayed held. A cancel "
+            "comes either way: catch both, `except (Exception, asyncio.CancelledError):`, undo, then `raise`."
         )
     _undos(outcome, lab, UNDOS_AFTER_CAR, f"after {how}")
     expect(
@@ -246,8 +263,8 @@ async def cancel_during_car(lab):
         _plain(lab.book(slow, cancel_during="book_car")),
         ex06_lab.book(lab, landing, held=("book_car",), cancel_at="book_car", as_it_lands=True),
     )
-    _cancelled_undone(during, lab, "a cancel while the car desk was at work")
-    _cancelled_undone(as_it_lands, lab, "a cancel that arrived just as the car desk answered")
+    _cancelled_undone(during, lab, "a cancel while the car desk was at work", ActivityError)
+    _cancelled_undone(as_it_lands, lab, "a cancel that arrived just as the car desk answered", asyncio.CancelledError)
 
 
 async def _plain(booking) -> tuple[Outcome, None]:
@@ -366,8 +383,8 @@ def _others_ran(outcome: Outcome, lab, raised, expected: list[str], refused: tup
         escaped, _ = _failure_of(raised)
         if escaped in refused:
             raise CheckFailed(
-                f"{escaped} was refused for good, and nothing caught its failure: it ended the workflow "
-                f"at once, so {arrow(missing)} never ran.{_escaped(lab, escaped)}"
+                f"{escaped} was refused for good, and its failure ended the workflow at once: the first "
+                f"undo that failed stopped the rest ({arrow(missing)} never ran).{_escaped(lab, escaped)}"
             )
         raise CheckFailed(
             f"{arrow(refused)} {'was' if len(refused) == 1 else 'were'} refused, and then {arrow(missing)} "
