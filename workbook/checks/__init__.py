@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -46,7 +46,13 @@ BOUNDED_BUDGET = 600  # seconds: a schedule_to_close_timeout up to this bounds t
 
 
 class CheckFailed(AssertionError):
-    """What the check saw, in plain words, and what to try."""
+    """What the check saw, in plain words, and what to try. ``mistake``: a name for the
+    mistake behind it, for a message whose words differ from check to check (a step, an
+    id) while the mistake is one: a later check it fails says "failed the same way"."""
+
+    def __init__(self, *args, mistake: str = ""):
+        super().__init__(*args)
+        self.mistake = mistake
 
 
 class CodeError(CheckFailed):
@@ -207,6 +213,7 @@ class Lab:
         cancel_during: str | None = None,
         held: tuple[str, ...] = (),
         elsewhere: dict[str, set[int]] | None = None,
+        cancel_when_idle: bool = False,
     ) -> Outcome:
         """Run the exercise's workflow for ``trip`` on the learner's worker.
 
@@ -221,6 +228,10 @@ class Lab:
         nothing else to do (it waits for them, or it has ended): then they are released,
         and the world is judged once each has landed. Whatever the workflow started in
         the meantime (an undo, a timer) is in ``Outcome.went_on``: it did not wait.
+        ``cancel_when_idle`` (with ``held``): the first time the workflow has nothing to do
+        but wait for its held desks, request its cancellation (once), as a customer who
+        changes their mind while those desks are at work; the desks are released only
+        once the workflow has dealt with the cancel and is idle again.
         ``elsewhere``: activity name: the attempts of it run in another Python process
         (a fresh import of activities.py), as after a worker restart."""
         task_queue = self.task_queue or f"check-{uuid.uuid4()}"
@@ -244,7 +255,7 @@ class Lab:
                 result, error, endless = None, "", ""
                 helpers = [asyncio.ensure_future(_cancel_during(handle, cancel_during))] if cancel_during else []
                 if held:
-                    helpers.append(asyncio.ensure_future(_release_when_idle(handle, plan)))
+                    helpers.append(asyncio.ensure_future(_release_when_idle(handle, plan, cancel_when_idle)))
                 try:
                     result = await self._result(handle, endless_after)
                     if isinstance(result, _Endless):
@@ -342,21 +353,39 @@ async def _terminate(handle, reason: str) -> None:
 IDLE_EVERY = 0.03  # real seconds between looks at a workflow whose desks are held
 
 
-async def _release_when_idle(handle, plan: Plan) -> None:
+async def _release_when_idle(handle, plan: Plan, cancel_first: bool = False) -> None:
     """Release the held desks once the workflow has nothing to do but wait for them: no
     workflow task pending, no other activity pending, no timer running. A workflow that
     starts an undo or a timer instead is not idle: its desks stay held until it has
-    settled down again, or ended (Lab.book releases them then)."""
+    settled down again, or ended (Lab.book releases them then).
+
+    ``cancel_first``: the first time it is idle (each held desk picked up and at work),
+    request its cancellation instead. At each idle moment after that, release the held
+    desks the workflow asked to stop (they finish what they were doing), or, if it asked
+    none, all of them: a desk nobody asked to stop keeps working until the workflow
+    waits for it."""
     held = set(plan.held)
+    cancelled = False
     while True:
         description = (await handle.describe()).raw_description
         if description.workflow_execution_info.HasField("close_time"):
             return
         pending = {p.activity_type.name for p in description.pending_activities}
         busy = description.HasField("pending_workflow_task") or pending - held
+        if cancel_first and not cancelled:  # a cancel must find the held desks at work, not still to be picked up
+            busy = busy or any(p.state != PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                               for p in description.pending_activities)  # fmt: skip
         if not busy and pending and not await _timer_running(handle):
-            plan.release()
-            return
+            if not cancel_first:
+                plan.release()
+                return
+            if not cancelled:
+                cancelled = True
+                await handle.cancel()  # its workflow task is pending from here on
+            else:
+                asked = {p.activity_type.name for p in description.pending_activities
+                         if p.state == PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED}  # fmt: skip
+                plan.release(*(asked or pending))
         await asyncio.sleep(IDLE_EVERY)
 
 
@@ -587,9 +616,10 @@ async def _run_side_by_side(checks, modules, client, scratch: Path, first_failur
     said: set[str] = set()  # one cause, one message: a check that fails the same way says so
     for result in results:
         if not result.passed:
-            if result.detail in said:
+            key = getattr(result.cause, "mistake", "") or (str(result.cause) if result.cause else result.detail)
+            if key in said or result.detail in said:
                 result.detail = SAME_WAY
-            said.add(str(result.cause) if result.cause else result.detail)
+            said.add(key)
     return results
 
 
