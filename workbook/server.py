@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -118,6 +119,26 @@ async def start_test_server():
     return await WorkflowEnvironment.start_time_skipping(
         runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server")
     )
+
+
+async def time_skips(client, within: float = 1.0) -> bool:
+    """Whether the time-skipping test server behind ``client`` still skips time: ten minutes of skipped time
+    must pass within ``within`` real seconds. It stops skipping for good once a workflow
+    ends (terminated, or past its execution timeout) while one of its activities is still
+    pending: the time lock that activity holds is never given back (temporal-test-server
+    1.40; the SDK's tracker has lock-imbalance reports like it, e.g. sdk-java #2246). From
+    then on every timer and retry backoff waits in real time."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.testservice.v1 import SleepRequest
+    from temporalio.service import RPCError
+
+    try:
+        await client.test_service.unlock_time_skipping_with_sleep(
+            SleepRequest(duration=Duration(seconds=600)), timeout=timedelta(seconds=within)
+        )
+    except RPCError:
+        return False
+    return True
 
 
 async def start_local_dev_server():

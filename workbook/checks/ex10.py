@@ -17,7 +17,9 @@ How it runs, and why:
 * On the checker's time-skipping test server, shared: workbook.testing's
   start_time_skipping() connects to it (WORKBOOK_TEST_SERVER) instead of starting one
   per test, and bounds every workflow your tests start (an execution timeout in
-  skipped time), so a saga that retries an undo forever ends.
+  skipped time), so a saga that retries an undo forever ends. A workflow that ends
+  with an activity still pending leaves that server no longer skipping time; the
+  next run then gets a fresh server (_Servers).
 * Against a broken saga, pytest stops at the first failing test (-x): one is enough.
 """
 
@@ -42,7 +44,7 @@ suite = Suite(exercise="10", title="Testing your saga", server="test")
 
 TEST_FILE = "test_saga.py"
 NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
-RUN_TIMEOUT = 20.0  # real seconds for one run of your tests; a healthy run takes under one
+RUN_TIMEOUT = 10.0  # real seconds for one run of your tests; a healthy run takes under one
 # Modules a run imports from its scratch folder: forgotten before the next run.
 LOCAL_MODULES = {"shared", "activities", "workflow", "worker", "starter", "conftest", "test_saga"}
 # pytest as the check runs it: only the plugins it needs (no xdist, nbval or timeout from
@@ -194,14 +196,46 @@ async def _verdicts(lab) -> Verdicts:
     return await asyncio.shield(cached)
 
 
+class _Servers:
+    """The test server the runs use: the checker's, until a run leaves it no longer skipping
+    time (a workflow that ended with an activity still pending: see
+    workbook.server.time_skips); then a fresh one of our own, so later runs do not wait out
+    their timers in real time."""
+
+    def __init__(self, client) -> None:
+        self.client, self.own = client, []
+
+    @property
+    def target(self) -> str:
+        return self.client.service_client.config.target_host
+
+    async def after_a_run(self) -> None:
+        from workbook.server import start_test_server, time_skips
+
+        if not await time_skips(self.client):
+            self.own.append(await start_test_server())
+            self.client = self.own[-1].client
+
+    async def close(self) -> None:
+        for environment in self.own:
+            await environment.shutdown()
+
+
 async def _judge(lab) -> Verdicts:
     folder = Path(lab.modules.folder)
     if not (folder / TEST_FILE).exists():
         raise CodeError(f"there is no {TEST_FILE} in {folder.name}/: write your tests there (see the README, Part A).")
+    servers = _Servers(lab.client)
+    try:
+        return await _judge_on(folder, servers)
+    finally:
+        await servers.close()
+
+
+async def _judge_on(folder: Path, servers: _Servers) -> Verdicts:
     source = (folder / "workflow.py").read_text()
-    target = lab.client.service_client.config.target_host
     killers: dict[str, int] = {}  # test name: the broken sagas it caught
-    correct = await _run(folder, source, target, False, killers)
+    correct = await _run(folder, source, servers.target, False, killers)
     problem = _problem_with(correct)
     if problem:
         return Verdicts(correct, [], 0, problem)
@@ -217,7 +251,8 @@ async def _judge(lab) -> Verdicts:
                 "be made from it: this exercise tests the saga, it does not change it. Put it back "
                 "from solution/workflow.py."
             )
-        run = await _run(folder, broken, target, True, killers)
+        await servers.after_a_run()
+        run = await _run(folder, broken, servers.target, True, killers)
         if not run.done:
             return Verdicts(correct, [], 0, _hang(run, f"against the broken saga '{mutant.name}'"))
         if not run.failed and not run.errors:
