@@ -24,6 +24,10 @@ SHIELD_BODY = """    running = asyncio.ensure_future(undos)
 IF_FAILED = '            if failed:\n                reason = "; ".join(failed)\n' + FLAG + NAMED + RERAISE
 REFUND = '''    with business_errors_are_final():
         world.refund(key=key(trip, "payment"))'''
+ALL_FINAL = """    try:
+        world.refund(key=key(trip, "payment"))
+    except Exception as err:
+        raise ApplicationError(str(err), non_retryable=True) from err"""
 UNDO_POLICY = "    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1)),\n)"
 ITINERARY = "            return Itinerary(trip.trip_id, flight, hotel, car, payment)\n"
 
@@ -74,6 +78,9 @@ ANSWERS = [
          "        if isinstance(result, ActivityError):\n"
          '            failed.append(f"{undo.__name__} ({result.cause.message if result.cause else result})")\n'),
     ], "the undos ran all at once"),
+    wrong("06", "every failure of the refund made final, an outage too", "activities.py", [
+        (REFUND, ALL_FINAL),
+    ], "and its failure was final: it was never retried"),
     wrong("06", "a refusal retried like an outage", "activities.py", [(REFUND, '''    world.refund(key=key(trip, "payment"))''')], "was retried without end for a refusal"),
     # --- B3: the undos shielded, and waited for again ---
     wrong("06", "the undos not shielded: the cancel reaches them", "workflow.py", [
