@@ -20,25 +20,30 @@ What the README teaches, and what proves it:
 
 | README point                                      | scenario (check)                             | what fails when it is violated                      |
 | ------------------------------------------------- | -------------------------------------------- | --------------------------------------------------- |
-| B1: catch the cancel as well as a failure         | cancel_during_car, second trip: the cancel   | "arrived as asyncio.CancelledError, which `except   |
-|     (`except (Exception, asyncio.CancelledError)`)| lands as the car desk answers (one task)     | Exception:` (line N) does not catch": nothing undone|
+| B1: catch the cancel as well as a failure         | cancel_during_car, second trip: the cancel   | "reached the workflow as asyncio.CancelledError ... |
+|     (`except (Exception, asyncio.CancelledError)`)| lands as the car desk answers (one task)     | `except Exception:` (line N) does not catch it"     |
+|     ... and a cancel during an activity           | cancel_during_car, first trip: the cancel    | "reached the workflow as an ActivityError" (only    |
+|                                                   | lands while the slow car desk heartbeats     | CancelledError caught)                              |
 | B1/B4: re-raise once the undos have run: Canceled | cancel_during_car, both trips                | "ended Completed/Failed; expected Canceled"         |
 | B2: each undo in a try of its own                 | refund_refused_others_run (refund refused)   | "the first undo that failed stopped the rest"       |
-| B2: catch what execute_activity raises            | refund_refused_others_run                    | "nothing caught it ... `except ApplicationError`    |
-|     (ActivityError)                               |                                              | (line N) does not catch ... ActivityError"          |
+| B2: catch what execute_activity raises, and go on | refund_refused_others_run                    | "its failure ended the workflow at once": "has no   |
+|     (ActivityError; no raise in the undo's except)|                                              | `try` of its own", "`except ApplicationError:` (line|
+|                                                   |                                              | N) does not catch it", "then raises it again"       |
 | B3: the undos shielded from a cancel              | cancel_while_compensating: cancel while      | "the customer's cancel reached cancel_hotel"        |
 |                                                   | cancel_hotel's desk is held                  |                                                     |
 | B3: wait for the undos again after the cancel     | cancel_while_compensating (held desk)        | "ended while the undos were still running"; a fixed |
 |     (not a fixed wait)                            |                                              | sleep: "waited a fixed ... instead of for them"     |
 | B4: flag the trip when an undo fails for good     | refund_refused_named_and_flagged             | "nobody was told"                                   |
-| B4: fail naming every undo that failed            | refund_refused_named_and_flagged, second     | "does not name the refund", "names the refund but   |
-|                                                   | trip: the refund and the car both refused    | not cancel_car"; "ended Completed; expected Failed" |
+| B4: fail naming every undo that failed            | refund_refused_named_and_flagged, second     | "does not name the refund", "which does not name    |
+|                                                   | trip: the refund and the car both refused    | cancel_car"; "ended Completed; expected Failed"     |
 | B4: nothing flagged when every undo worked        | booked, cancel_during_car (both),            | "every undo worked, yet the trip was flagged"       |
 |                                                   | cancel_while_compensating                    |                                                     |
 | A2: a refusal is final, not retried               | refund_refused_*                             | "retried without end for a refusal", "tried N times"|
-| undos retry an outage until it passes (UNDO)      | cancel_during_car (cancel_hotel fails once), | "runs with a retry policy that gives up"            |
-|                                                   | refund_refused_* (cancel_car fails once)     |                                                     |
-| undos newest first; zero orphans                  | every scenario                               | "expected cancel_car → cancel_hotel → cancel_flight"|
+| intro: an outage passes if you retry it (UNDO     | cancel_during_car (cancel_hotel fails once), | "runs with a retry policy that gives up"; an outage |
+|        never gives up; only a refusal is final)   | refund_refused_* (cancel_car fails once),    | made final in activities.py: "its failure was final:|
+|                                                   | cancel_while_compensating (refund once)      | it was never retried"                               |
+| undos newest first, one after another; zero       | every scenario                               | "expected cancel_car → cancel_hotel → cancel_flight"|
+|   orphans                                         |                                              | "the undos ran all at once", the audit's orphans    |
 | the Itinerary names the trip's bookings           | booked (expect_itinerary_matches)            | "the workflow returned flight_reservation=..."      |
 
 Each scenario judges, in this order: a bug in the code, nothing undone (the cancel let
