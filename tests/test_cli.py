@@ -134,3 +134,16 @@ def test_readme_test_command_is_what_ci_runs():
     command = "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt && pytest"
     assert command in readme
     assert command in (REPO_ROOT / ".ci" / "run").read_text()
+
+
+def test_the_test_command_passes_with_a_solved_practice_folder(clone, cli_env):
+    """A student who has solved an exercise in practice/ (not committed) still gets a green
+    suite: what is judged "as shipped" is HEAD, as `workbook verify` judges it."""
+    exercise = clone / "exercises" / "03-compensations"
+    shutil.copy(exercise / "solution" / "workflow.py", exercise / "practice" / "workflow.py")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n0", "-p", "no:randomly", "tests/test_exercises.py", "-k", "03 and (unsolved or todos)"],
+        cwd=clone, env=cli_env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "2 passed" in done.stdout

@@ -1,6 +1,9 @@
 """Every exercise, proven: its checks pass on solution/ (or on practice/ with
 --target practice), its practice/ fails as shipped, and the two folders differ only in
-TODO regions. The checks themselves live in workbook/checks/exNN.py."""
+TODO regions. The checks themselves live in workbook/checks/exNN.py.
+
+"As shipped" is what is committed (HEAD), as `workbook verify` judges it: a student who
+has solved practice/ folders in their checkout still gets a green `pytest`."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import pytest
 from workbook.checks import load_suite, run_suite
 from workbook.cli import COMMANDS
 from workbook.loader import exercises
-from workbook.verify import drift, readme_problems, todo_count
+from workbook.verify import drift, judged_tree, readme_problems, todo_count
+from workbook.world import REPO_ROOT
 
 EXERCISES = exercises()
 instructor_only = pytest.mark.skipif(
@@ -28,11 +32,18 @@ async def test_every_check_passes(exercise, target, server):
     assert not failed, f"{len(failed)} of {len(results)} checks fail on {target}/:\n" + "\n".join(failed)
 
 
+@pytest.fixture(scope="session")
+def shipped():
+    """The exercises folder as committed at HEAD (the working tree outside a git checkout)."""
+    with judged_tree(REPO_ROOT) as (tree, _):
+        yield tree / "exercises"
+
+
 @instructor_only
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
-async def test_practice_is_unsolved_as_shipped(exercise, server):
+async def test_practice_is_unsolved_as_shipped(exercise, server, shipped):
     suite = load_suite(exercise.name[:2])
-    results = await run_suite(suite, exercise / "practice", server)
+    results = await run_suite(suite, shipped / exercise.name / "practice", server)
     assert [r.name for r in results] == [c.name for c in suite.checks], (
         f"practice/ does not load and run: {results[0].detail}"
     )
@@ -41,9 +52,10 @@ async def test_practice_is_unsolved_as_shipped(exercise, server):
 
 @instructor_only
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
-def test_practice_differs_from_solution_only_in_todos(exercise):
-    assert drift(exercise / "practice", exercise / "solution") == []
-    assert todo_count(exercise / "practice") > 0
+def test_practice_differs_from_solution_only_in_todos(exercise, shipped):
+    committed = shipped / exercise.name
+    assert drift(committed / "practice", committed / "solution") == []
+    assert todo_count(committed / "practice") > 0
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
