@@ -144,3 +144,26 @@ async def test_connect_or_start_starts_a_server_and_stops_it(monkeypatch):
         assert listening(DEFAULT_PORT)
     assert len(announced) == 1 and f"localhost:{UI_PORT}" in announced[0]
     assert wait_until_closed(DEFAULT_PORT), "the embedded server outlived its block"
+
+
+def test_a_second_workbook_server_says_one_is_running(python, tmp_path, dev_server):
+    """`python -m workbook server` where a server already answers: one line that says so,
+    exit 0, never 'address already in use' from a second dev server."""
+    port = int(dev_server.client.service_client.config.target_host.rsplit(":", 1)[1])
+    done = subprocess.run([python, "-m", "workbook", "server", "--port", str(port), "--ui-port", str(free_port())],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"A Temporal server is already running on localhost:{port}" in done.stdout
+    assert "address already in use" not in done.stdout + done.stderr
+
+
+def test_workbook_server_on_a_port_another_program_holds(python, tmp_path):
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        done = subprocess.run([python, "-m", "workbook", "server", "--port", str(port), "--ui-port", str(free_port())],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1
+    assert f"localhost:{port} is taken by another program" in done.stdout
+    assert "--port 7234" in done.stdout

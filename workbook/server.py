@@ -240,6 +240,43 @@ async def _wait_until_up(process: subprocess.Popen, log, within: float = 30.0, *
             await asyncio.sleep(0.1)
 
 
+def _in_use(port: int) -> bool:
+    """Something listens on localhost:``port``."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _already_running(port: int, taken: list[int]) -> int:
+    """What a second `workbook server` says instead of failing with 'address already in use'."""
+    import asyncio
+
+    async def answers() -> bool:
+        try:
+            await connect(timeout=3, target_host=f"localhost:{port}")
+            return True
+        except ServerUnreachable:
+            return False
+
+    if port in taken and asyncio.run(answers()):
+        print(
+            f"A Temporal server is already running on localhost:{port} (another `python -m workbook "
+            "server`, in another terminal?). Use that one: the starters and workers connect to it. "
+            "To start a fresh one, stop it first (Ctrl+C in its terminal).",
+            flush=True,
+        )
+        return 0
+    ports = " and ".join(f"localhost:{p}" for p in taken)
+    print(
+        f"Cannot start the dev server: {ports} {'is' if len(taken) == 1 else 'are'} taken by another program. "
+        "Stop it, or choose other ports: python -m workbook server --port 7234 --ui-port 8234",
+        flush=True,
+    )
+    return 1
+
+
 def serve(db_file: Path | None = None, port: int = 7233, ui_port: int = UI_PORT) -> int:
     """Run the dev server in the foreground until ^C. Returns its exit status.
 
@@ -250,6 +287,9 @@ def serve(db_file: Path | None = None, port: int = 7233, ui_port: int = UI_PORT)
     import threading
 
     db_file = db_file or REPO_ROOT / ".workbook" / "temporal.db"
+    taken = [p for p in (port, ui_port) if _in_use(p)]
+    if taken:
+        return _already_running(port, taken)
     print(
         f"Temporal dev server on localhost:{port}, Web UI on http://localhost:{ui_port}\n"
         f"History is kept in {db_file}. Press Ctrl+C to stop.",
