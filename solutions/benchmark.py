@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator
 
-from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.plugin import SimplePlugin
@@ -43,13 +42,13 @@ from scenarios import generated
 from seed import Seed, fresh_world, load_seed
 from shared import BookingRequest
 from worker import create_worker
-from workbook import world
+from workbook import terminal, world
 from workbook.audit import audit
 from workbook.server import start_local_dev_server
 from workbook.timeline import root_cause
 from workflow import TravelBookingWorkflow
 
-console = Console(highlight=False)
+console = terminal.console(highlight=False)
 WORLD_FILE = world.REPO_ROOT / ".workbook" / "benchmark.db"  # never the client's own world
 WORKER_OPTIONS: dict = {}  # beyond create_worker's own settings; the same for both workflows
 PLENTY = 100_000  # seats, rooms and cars per item: no trip fails for lack of stock

@@ -22,7 +22,6 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -31,12 +30,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from scenarios import Scenario, generated, named
 from seed import SEED_FILE, describe, fresh_world, load_seed, use_capstone_world
 from shared import TASK_QUEUE
-from workbook import world
+from workbook import terminal, world
 from workbook.audit import audit
 from workbook.timeline import fetch_timeline, root_cause
 from workflow import TravelBookingWorkflow
 
-console = Console(highlight=False)
+console = terminal.console(highlight=False)
 OWN_WORLD = ".workbook/client.db"  # the world of a run with its own worker, unless WORKBOOK_DB says otherwise
 STEP_NAMES = {"book_flight": "flight", "book_hotel": "hotel", "book_car": "car", "charge_payment": "payment",
               "confirm_trip": "confirmation", "store_booking_request": "request"}  # fmt: skip

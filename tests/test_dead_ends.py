@@ -563,3 +563,20 @@ def test_hints_wrap_to_the_terminal(width, env):
         assert first in lines  # one line, as wide as the terminal allows
     else:
         assert first not in lines and " ".join(line.strip() for line in lines if line.strip()).count(first) == 1
+
+
+async def test_run_says_a_syntax_error_in_one_line_as_check_does(clone, env, dev_server, world):
+    edit(clone / "exercises/03-compensations/practice/workflow.py", "        compensations = []  #", "        compensations = [  #")
+    done = workbook("run", "03", "--practice", cwd=clone, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Cannot run it: Python cannot read workflow.py, line" in output
+    assert "Traceback" not in output and "entry.py" not in output and len(output.splitlines()) <= 4, output
+
+
+async def test_piped_output_keeps_the_web_ui_link_on_one_line(clone, env, dev_server, world):
+    piped = {name: value for name, value in env.items() if name != "COLUMNS"}  # `... | tee log`: no terminal width
+    done = workbook("run", "03", cwd=clone, env=piped)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Not wrapped at 80 columns: the audit's sentence (and, on localhost:7233, the Web UI link) is one line.
+    assert "Audit: zero orphans. Nothing is held or charged for a trip that is not confirmed (1 confirmed)." in done.stdout.splitlines(), done.stdout

@@ -6,6 +6,7 @@ Students: run, check, watch, hint, list, reset.  Instructors: verify.  Everyone:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -16,11 +17,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from workbook import terminal
 from workbook.loader import UnknownExercise, exercise_dir, exercises
 from workbook.world import REPO_ROOT
 
 # emoji=False: a message that quotes a key such as 'trip-04:hotel:' stays text, not an emoji.
-console = Console(highlight=False, emoji=False)
+console = terminal.console(highlight=False, emoji=False)
 # Where `check` and `hint` remember how far you got (ignored by git).
 PROGRESS_FILE = Path(os.environ.get("WORKBOOK_PROGRESS", REPO_ROOT / ".workbook" / "progress.json"))
 COMMANDS = ("audit", "server", "run", "check", "watch", "hint", "list", "reset", "verify")
@@ -84,7 +86,14 @@ async def _run(folder: Path) -> int:
     # about them would only interleave with it.
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     console.print(f"[bold]Running {folder.parent.name} ({folder.name}/)[/]")
-    with loaded(folder) as modules:
+    with contextlib.ExitStack() as stack:
+        try:
+            modules = stack.enter_context(loaded(folder))
+        except Exception as err:  # the learner's files do not load: said as `check` says it
+            from workbook.explain import explain_exception
+
+            console.print(f"[bold red]Cannot run it:[/] {escape(explain_exception(err, folder.resolve()))}")
+            return 1
         if not hasattr(modules, "worker"):  # plain Python, before Temporal
             return modules.starter.main()
         again = f"python -m workbook run {folder.parent.name[:2]}" + (" --practice" if folder.name == "practice" else "")

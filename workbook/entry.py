@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Awaitable, Callable, NoReturn, Union
 
-from rich.console import Console
+from workbook import terminal
 
 Main = Callable[[], Union[Awaitable[Union[int, None]], int, None]]
 
@@ -36,7 +36,7 @@ def run_and_exit(main: Main) -> NoReturn:
     from workbook.world import WorldError
 
     logs.install()  # a sold-out car is one line in the worker's terminal, not a traceback
-    console = Console(stderr=True, highlight=False)
+    console = terminal.console(stderr=True, highlight=False)
     try:
         result = main()
         if inspect.isawaitable(result):

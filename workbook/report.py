@@ -17,6 +17,7 @@ from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskSta
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
+from workbook import terminal
 from workbook.audit import audit
 from workbook.explain import explain_workflow_error, no_worker_message
 from workbook.source import call_lines, learner_frame
@@ -336,7 +337,7 @@ async def follow(handle: WorkflowHandle, console: Console | None = None, mode: M
 
     ``mode`` (default: the one set by running_in(), else "starter") decides what the
     advice says when the workflow cannot go on; see Mode."""
-    console = console or Console(highlight=False)
+    console = console or terminal.console(highlight=False)
     mode = mode or _MODE.get()
     console.print(f"Started workflow [bold]{handle.id}[/].{web_ui_link(handle)}")
     try:
