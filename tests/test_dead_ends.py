@@ -522,6 +522,11 @@ SWITCHES = {  # exercise: (the switch as shipped, how it is mistyped), the words
     "03-fullwidth": ("03", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "４２４２４２４２４２４２４２４２"', "use only the plain digits 0-9"),
     "03-huge": ("03", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "' + "4242424242424242" * 100_000 + '"', "1,600,000 characters long"),
     "03-spaces": ("03", 'CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = " 4242424242424242"', "remove the spaces"),
+    "03-no-trip": ("03", "TRIP = example_trip(WORKFLOW_ID, card_number=CARD_NUMBER)", "TRIP = None", "TRIP should be a trip, like example_trip(WORKFLOW_ID)"),
+    "03-misspelt-field": ("03", "card_number=CARD_NUMBER)", "card_number=CARD_NUMBER, nigths=3)", "a trip has no field `nigths`. Did you mean `nights`?"),
+    "03-queue-number": ("03", 'TASK_QUEUE = "saga-03-compensations"', "TASK_QUEUE = 42", "TASK_QUEUE should be text in quotes"),
+    "03-queue-empty": ("03", 'TASK_QUEUE = "saga-03-compensations"', 'TASK_QUEUE = ""', "TASK_QUEUE is empty"),
+    "03-id-number": ("03", 'WORKFLOW_ID = "trip-03"', "WORKFLOW_ID = 3", "WORKFLOW_ID should be text in quotes"),
 }  # fmt: skip
 
 
@@ -538,6 +543,15 @@ def test_a_mistyped_switch_ends_the_starter_in_one_line(case, tmp_path, env, wor
     assert lines[0].startswith("Cannot run: in shared.py,") and words in lines[0]
     assert "Traceback" not in output
     assert world.reservations() == []  # nothing was booked
+
+
+def test_a_mistyped_task_queue_ends_the_worker_in_one_line(tmp_path, env):
+    folder = copy_of("03", "solution", tmp_path)
+    edit(folder / "shared.py", 'TASK_QUEUE = "saga-03-compensations"', "TASK_QUEUE = 42")
+    done = subprocess.run([sys.executable, "worker.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output[:2000]
+    assert output.strip() == "Cannot run: in shared.py, TASK_QUEUE should be text in quotes (like \"saga-03\"), but it is 42 (int)."
 
 
 # --- hints and messages wrap to the terminal --------------------------------------------

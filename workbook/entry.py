@@ -38,6 +38,9 @@ def run_and_exit(main: Main) -> NoReturn:
     logs.install()  # a sold-out car is one line in the worker's terminal, not a traceback
     console = terminal.console(stderr=True, highlight=False)
     try:
+        from workbook.trips import validate_shared
+
+        validate_shared(sys.modules.get("shared"))  # the settings a student edits, before any use
         result = main()
         if inspect.isawaitable(result):
             result = asyncio.run(result)

@@ -6,7 +6,7 @@ use them inside Temporal's sandbox.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass
@@ -127,9 +127,45 @@ def _known(kind: str) -> list[str]:
     return list(dict.fromkeys(row[column] for row in rows))
 
 
+NAMES = ("TASK_QUEUE", "WORKFLOW_ID")  # the names a Temporal call needs, as shared.py spells them
+
+
+def validate_shared(shared) -> None:
+    """The settings of an exercise's shared.py (a module, or None when none is loaded) that
+    a student may edit, checked before a starter or a worker uses them: one short line
+    that says which one to fix, not a traceback from deep inside the SDK."""
+    if shared is None:
+        return
+    for name in NAMES:
+        if not hasattr(shared, name):
+            continue
+        value = getattr(shared, name)
+        if not isinstance(value, str):
+            raise TripError(f'in shared.py, {name} should be text in quotes (like "saga-03"), but it is {short(value)} ({_kind_name(value)}).')
+        if not value.strip():
+            raise TripError(f"in shared.py, {name} is empty; give it a name in quotes, like \"saga-03\".")
+        if value != value.strip() or not value.isprintable() or len(value) > MAX_TEXT:
+            raise TripError(f"in shared.py, {name} is {short(value)}: use a short name without spaces around it.")
+    if hasattr(shared, "TRIP"):
+        validate_trip(shared.TRIP)
+
+
 def validate_trip(trip: TripRequest) -> None:
     """Catch values that cannot be right before anything is booked, with one short line
     that says which setting to fix (usually in the exercise's shared.py)."""
+    if not isinstance(trip, TripRequest):
+        raise TripError(
+            f"in shared.py, TRIP should be a trip, like example_trip(WORKFLOW_ID), but it is "
+            f"{short(trip)} ({_kind_name(trip)})."
+        )
+    names = [f.name for f in fields(TripRequest)]
+    for name in vars(trip):
+        if name not in names:
+            import difflib
+
+            close = difflib.get_close_matches(name, names, n=1)
+            guess = f" Did you mean `{close[0]}`?" if close else f" A trip has: {', '.join(names)}."
+            raise TripError(f"in shared.py, a trip has no field `{name}`.{guess}")
     expected = {"nights": int, "rental_days": int}
     for name, value in vars(trip).items():
         kind = expected.get(name, str)
