@@ -235,3 +235,16 @@ def test_a_same_sized_save_within_the_same_second_is_not_hidden_by_bytecode(tmp_
     forget_bytecode(tmp_path)
     with loaded(tmp_path) as fresh:
         assert fresh.shared.ANSWER == 2
+
+
+def test_on_a_terminal_the_verdict_is_not_headed_checking(watch):
+    """The screen is cleared for each check; once the verdict is on it, its header says
+    when it was checked, no longer "checking…"."""
+    watcher = watch("03", tty=True)
+    watcher.wait_for("checks pass")
+    watcher.wait_for("q quit")  # the keys line, printed last
+    screen = watcher.output.split("\x1b[2J")[-1]  # what is on the screen since the last clear
+    assert "checks pass" in screen and "checked at" in screen, screen
+    assert "checking…" not in screen, screen
+    watcher.press("q")
+    assert watcher.exit_code() == 0, watcher.output

@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -176,6 +177,9 @@ class Session:
             # the run mixed old and new code, so its verdict could be wrong.
             console.print("practice/ changed while checking: checking again…")
             return self.post("c")
+        if console.is_terminal:  # the screen's header said "checking…": now it is checked
+            console.clear()
+            console.print(f"[bold]{self.exercise.name}[/] (practice/) — checked at {time.strftime('%H:%M:%S')}\n")
         cli.report_checks(self.exercise, "practice", results, watching=True)
         console.print(f"\n{KEYS}")
 
