@@ -10,6 +10,10 @@ imports the learner's activities.py anew and runs each requested activity with
 Temporal's ActivityEnvironment, given the same activity.info() the worker had
 (workflow id, attempt...). It reaches the same travel world ($WORKBOOK_DB).
 
+A restarted worker also runs later: that process's clock runs RESTART_LATER ahead (about
+a day: time.time(), datetime.now() and the like), so a key made from the clock, to the
+second or to the day, is not the same there either.
+
 Requests and answers are pickled, one per line pair, over the child's stdin and stdout.
 """
 
@@ -24,6 +28,10 @@ from pathlib import Path
 
 STARTS_WITHIN = 30.0  # seconds for the other process to import the activities (a loaded machine)
 ANSWERS_WITHIN = 30.0  # seconds for one attempt there
+# How far the other process's clock runs ahead: a day, an hour, a minute and a second and a
+# half, so that a clock read to the second, the minute, the hour or the day differs there.
+RESTART_LATER = 86400 + 3600 + 60 + 1.5
+CLOCK_ENV_VAR = "WORKBOOK_CLOCK_AHEAD"
 
 
 class Runner:
@@ -37,6 +45,7 @@ class Runner:
     async def start(self) -> None:
         env = dict(os.environ)
         env.pop("PYTHONHASHSEED", None)  # a process of its own: its own hash() of a string
+        env[CLOCK_ENV_VAR] = str(RESTART_LATER)  # and a clock of its own: it runs later
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "workbook.checks.elsewhere", str(self.folder),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -103,6 +112,7 @@ def main(folder: str) -> None:
     from workbook.checks import activity_names
     from workbook.loader import loaded
 
+    _clock_ahead(float(os.environ.get(CLOCK_ENV_VAR) or 0))  # before the learner's imports
     with loaded(Path(folder), ("shared", "activities")) as modules:
         found = {}
         for obj in vars(modules.activities).values():
@@ -120,6 +130,53 @@ def main(folder: str) -> None:
                 answer = ("error", _described(err))
             sys.stdout.buffer.write(_encode(answer) + b"\n")
             sys.stdout.flush()
+
+
+def _clock_ahead(seconds: float) -> None:
+    """Make the learner's code read a clock ``seconds`` ahead: the time module's clocks and
+    datetime's now(), utcnow() and today(). The libraries already imported keep theirs."""
+    if not seconds:
+        return
+    import datetime
+    import time
+
+    ahead_ns = int(seconds * 1e9)
+    for name in ("time", "monotonic", "perf_counter"):
+        real = getattr(time, name)
+        setattr(time, name, lambda real=real: real() + seconds)
+        real_ns = getattr(time, f"{name}_ns")
+        setattr(time, f"{name}_ns", lambda real_ns=real_ns: real_ns() + ahead_ns)
+    for name in ("localtime", "gmtime", "ctime"):
+        real = getattr(time, name)
+        setattr(time, name, lambda when=None, real=real: real(time.time() if when is None else when))
+    real_strftime, real_asctime = time.strftime, time.asctime
+    time.strftime = lambda format, when=None: real_strftime(format, time.localtime() if when is None else when)
+    time.asctime = lambda when=None: real_asctime(time.localtime() if when is None else when)
+    later = datetime.timedelta(seconds=seconds)
+
+    class _DateTime(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return super().now(tz) + later
+
+        @classmethod
+        def utcnow(cls):
+            return super().utcnow() + later
+
+        @classmethod
+        def today(cls):
+            return super().today() + later
+
+    class _Date(datetime.date):
+        @classmethod
+        def today(cls):
+            return cls.fromordinal(_DateTime.now().toordinal())
+
+    # Pickled by name (datetime.datetime), so what crosses the pipe is a plain datetime.
+    for cls, name in ((_DateTime, "datetime"), (_Date, "date")):
+        cls.__name__ = cls.__qualname__ = name
+        cls.__module__ = "datetime"
+        setattr(datetime, name, cls)
 
 
 async def _run(environment, fn, args):
