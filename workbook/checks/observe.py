@@ -29,6 +29,7 @@ import asyncio
 import importlib.abc
 import importlib.machinery
 import sys
+import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -187,6 +188,10 @@ class _Recording(ast.NodeTransformer):
         return node
 
 
+_COMPILING = threading.Lock()
+_COMPILED: dict[tuple[str, bytes], object] = {}  # (path, source): its instrumented code
+
+
 class _Loader(importlib.machinery.SourceFileLoader):
     """The learner's module, compiled with a recorder at the top of each except block (never
     from or into __pycache__, so the file as written is what runs)."""
@@ -194,6 +199,18 @@ class _Loader(importlib.machinery.SourceFileLoader):
     def get_code(self, fullname):
         path = self.get_filename(fullname)
         source = self.get_data(path)
+        # The sandbox imports the module afresh for every workflow run, on the workflow
+        # threads: compile each text once, one thread at a time. (CPython 3.11's AST
+        # conversion is not thread-safe: two at once fail with "SystemError: AST
+        # constructor recursion depth mismatch".)
+        with _COMPILING:
+            code = _COMPILED.get((path, source))
+            if code is None:
+                code = _COMPILED[(path, source)] = self._compile(path, source)
+        return code
+
+    @staticmethod
+    def _compile(path, source):
         try:
             tree = _Recording(Path(path).name).visit(ast.parse(source, path))
         except SyntaxError:
