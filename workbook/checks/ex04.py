@@ -79,8 +79,12 @@ def _what(kind: str) -> str:
 CLOCK_CALLS = {"time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns"}
 PROCESS_LOCAL = "a value kept in one worker process's memory"
 # The more telling source first, when a key is made of several.
-RANK = ["a random id", "a random value", "the attempt number", "the clock", "Python's hash()",
-        "the process id", "id(), an object's address in memory", "the thread's id", PROCESS_LOCAL]  # fmt: skip
+OWN_ID = "the activity's own id or name"
+RANK = ["a random id", "a random value", "the attempt number", "the clock", "Python's hash()", "the process id",
+        "id(), an object's address in memory", "the thread's id", OWN_ID, PROCESS_LOCAL]  # fmt: skip
+# What an attribute of activity.info() gives a key.
+INFO = {"attempt": "the attempt number", "started_time": "the clock", "current_attempt_scheduled_time": "the clock",
+        "task_token": "a random id", "activity_id": OWN_ID, "activity_type": OWN_ID}  # fmt: skip
 
 
 def _unstable(called: str) -> str:
@@ -153,8 +157,8 @@ def unstable_key_sources(source: str) -> list[tuple[int, str, str]]:
             return
         seen.add(id(expression))
         for node in ast.walk(expression):
-            if isinstance(node, ast.Attribute) and node.attr == "attempt":
-                note(node.lineno, ast.unparse(node), "the attempt number")
+            if isinstance(node, ast.Attribute) and node.attr in INFO:
+                note(node.lineno, ast.unparse(node), INFO[node.attr])
             elif isinstance(node, ast.Name):
                 if node.id in kept and names.get(node.id) is module_names.get(node.id):
                     note(node.lineno, node.id, PROCESS_LOCAL)
@@ -498,10 +502,10 @@ def expect_itinerary_is_the_world(outcome: Outcome) -> None:
             raise CheckFailed(
                 f"{lead}, this trip's {what}, but it was {'refunded' if kind == 'charge' else 'cancelled'} "
                 f"although this trip undid nothing: another trip's {UNDO_OF[step]} used the same key "
-                f"{_quote(cancelled[1])} and found it. "
-                + ("A key made without the trip id is the same for two trips (of one customer, too): "
+                f"{_quote(cancelled[1])} and found it: "
+                + ("a key made without the trip id is the same for two trips (of one customer, too): "
                    "put the trip id in every key, make it from the trip id and the step's name."
-                   if shared else "Give every step of every trip its own key: the trip id and the step's name.")
+                   if shared else "give every step of every trip its own key: the trip id and the step's name.")
             )  # fmt: skip
         if returned in owners and owners[returned] != trip_id:
             raise CheckFailed(
