@@ -242,7 +242,7 @@ def test_on_a_terminal_the_verdict_is_not_headed_checking(watch):
     when it was checked, no longer "checking…"."""
     watcher = watch("03", tty=True)
     watcher.wait_for("checks pass")
-    watcher.wait_for("q quit")  # the keys line, printed last
+    watcher.wait_for(" quit")  # the keys line, printed last
     screen = watcher.output.split("\x1b[2J")[-1]  # what is on the screen since the last clear
     assert "checks pass" in screen and "checked at" in screen, screen
     assert "checking…" not in screen, screen
