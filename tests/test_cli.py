@@ -147,3 +147,11 @@ def test_the_test_command_passes_with_a_solved_practice_folder(clone, cli_env):
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
     assert "2 passed" in done.stdout
+
+
+def test_the_terminal_loop_activates_the_venv_in_every_terminal():
+    """The README's three-terminal loop starts with activating .venv: a new terminal has no
+    virtual environment, and `python worker.py` would stop at `import temporalio`."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    loop = readme[readme.index("The usual loop, in three terminals") :].split("```")[1]
+    assert loop.splitlines()[1].startswith(". .venv/bin/activate") and "every terminal" in loop.splitlines()[1]
