@@ -22,7 +22,12 @@ of activities.py is read only to add what the key is made with, and its line.
 | the trip id in the key: two trips never share one | two trips of one customer, identical requests (two_trips) | "a key made without the trip id": the world refuses the key, or another trip's undo cancels this trip's booking |
 | the step's name in the key: two steps never share one | every booking (two_trips) | "two steps share one key" |
 | one room, the one the itinerary names | every completed trip: its Itinerary compared with the world's reservations | "book_hotel returned ..., but the hotel booked for this trip is HT-...": the key instead of the id, a value of its own for a lost reply, another trip's booking |
-| a lost reply is an outage: it is retried, never made final | the hotel loses 2 replies (lost_hotel_replies) | "book_hotel lost its reply once and was not retried", with the except clause that made it final |
+| a lost reply is an outage: it is retried, never made final | the hotel loses 2 replies (lost_hotel_replies) | "book_hotel lost its reply once and was not retried", with the except clause that made it final; a lost reply caught and answered with a value of its own: "it caught the lost reply" |
+| each undo under its own step's key | every step's undo runs (every_undo_finds_its_booking, lost_reply_then_bad_card) | "cancel_car ran, but looked under the hotel's key" |
+| (exercise 03) an undo that meets an outage is retried until it works | the hotel's and the bank's undos are down for 3 attempts (lost_reply_then_bad_card, every_undo_finds_its_booking) | "cancel_hotel met an outage on attempt 1 ..., yet it completed on that attempt: it caught the outage" |
+
+Not judged here: the workflow (exercise 03's solution, unchanged in this exercise) is judged
+by expect_undone as in exercise 03; a step's own timing plays no part (no desk is held).
 """
 
 from __future__ import annotations
