@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from workbook import world as travel_world
-from workbook.server import quiet_runtime, start_local_dev_server, start_test_server, time_skips
+from workbook.server import quiet_runtime, start_local_dev_server, start_test_server
 
 
 def pytest_addoption(parser):
@@ -60,45 +60,19 @@ def target(request) -> str:
     return request.config.getoption("--target")
 
 
-class Environments:
-    """The session's Temporal environment, renewed when it is a time-skipping test server
-    that no longer skips time (see workbook.server.time_skips): a check that terminates a
-    workflow with an activity still pending would otherwise make every later test on it
-    wait out its timers in real time."""
-
-    def __init__(self, choice: str):
-        self.choice, self.current, self.renewed = choice, None, 0
-
-    async def get(self) -> WorkflowEnvironment:
-        if self.current is None:
-            self.current = await self._start()
-        elif self.choice == "time-skipping" and not await time_skips(self.current.client):
-            await self.current.shutdown()
-            self.current, self.renewed = await self._start(), self.renewed + 1
-        return self.current
-
-    async def _start(self) -> WorkflowEnvironment:
-        if self.choice == "time-skipping":
-            return await start_test_server()
-        if self.choice == "local":
-            return await start_local_dev_server()
-        client = await Client.connect(self.choice, runtime=quiet_runtime())
-        return WorkflowEnvironment.from_client(client)
-
-
 @pytest_asyncio.fixture(scope="session")
-async def environments(request):
-    environments = Environments(request.config.getoption("--workflow-environment"))
-    yield environments
-    if environments.current is not None:
-        await environments.current.shutdown()
-
-
-@pytest_asyncio.fixture
-async def env(environments):
-    """One Temporal environment for the whole run (each test uses its own task queue),
-    checked before each test that it still skips time."""
-    return await environments.get()
+async def env(request):
+    """One Temporal environment for the whole run; each test uses its own task queue."""
+    choice = request.config.getoption("--workflow-environment")
+    if choice == "time-skipping":
+        environment = await start_test_server()
+    elif choice == "local":
+        environment = await start_local_dev_server()
+    else:
+        client = await Client.connect(choice, runtime=quiet_runtime())
+        environment = WorkflowEnvironment.from_client(client)
+    yield environment
+    await environment.shutdown()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -226,6 +226,7 @@ async def _judge(lab) -> Verdicts:
     if not (folder / TEST_FILE).exists():
         raise CodeError(f"there is no {TEST_FILE} in {folder.name}/: write your tests there (see the README, Part A).")
     servers = _Servers(lab.client)
+    await servers.after_a_run()  # the checker's server may be stuck already (see _Servers)
     try:
         return await _judge_on(folder, servers)
     finally:
