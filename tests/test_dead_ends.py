@@ -285,6 +285,27 @@ def test_business_failure_is_one_line_in_the_worker(number, switch, line, tmp_pa
     assert "Traceback" not in said and "Completing activity as failed" not in said
 
 
+def test_an_expected_cancel_is_one_line_in_the_worker(tmp_path, env, world):
+    """Exercise 06 with CANCEL_DURING_CAR = True: the car desk's activity is cancelled, as
+    the lesson means it to be: one line in the worker's terminal, not the SDK's traceback."""
+    folder = copy_of("06", "solution", tmp_path)
+    edit(folder / "shared.py", "CANCEL_DURING_CAR = False", "CANCEL_DURING_CAR = True")
+    log = tmp_path / "worker.log"
+    worker = start_worker(folder, env, log)
+    try:
+        done = starter(folder, env)
+        deadline = time.monotonic() + 20  # the desk learns of the cancel at its next heartbeat
+        while "book_car" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop(worker)
+    said = log.read_text()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert any(line.endswith("book_car cancelled: its workflow asked it to stop (a cancel, or a step it no longer waits for)")
+               for line in said.splitlines()), said  # fmt: skip
+    assert "Traceback" not in said and "CancelledError" not in said, said
+
+
 def test_retried_business_error_is_one_line_per_attempt(tmp_path, env, world):
     """Exercise 02 before Part C: the sold-out car is retried, one line per attempt."""
     folder = copy_of("02", "solution", tmp_path)

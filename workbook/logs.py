@@ -50,6 +50,14 @@ def expected_failure(err: BaseException) -> tuple[str, bool] | None:
     return None
 
 
+def _cancelled(err: BaseException) -> bool:
+    import asyncio
+
+    from temporalio.exceptions import CancelledError
+
+    return isinstance(err, (asyncio.CancelledError, CancelledError))
+
+
 class OneLineForExpectedFailures(logging.Filter):
     """Rewrite the SDK's "Completing activity as failed" record for an expected failure
     into one line, without its traceback. Never drops a record."""
@@ -57,6 +65,12 @@ class OneLineForExpectedFailures(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         err = record.exc_info[1] if record.exc_info else None
         if err is None:
+            return True
+        if _cancelled(err):  # the workflow asked the activity to stop: expected, not a crash
+            details = getattr(record, "temporal_activity", None) or {}
+            name = details.get("activity_type", "an activity")
+            record.msg, record.args = f"{name} cancelled: its workflow asked it to stop (a cancel, or a step it no longer waits for)", ()
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
             return True
         try:
             found = expected_failure(err)
