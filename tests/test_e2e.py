@@ -341,6 +341,8 @@ async def test_09_a_worker_killed_during_the_hotel_is_replaced_and_the_trip_goes
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
         output = "".join(said) + starter.stdout.read()
         assert starter.wait(timeout=120) == 0, output
+        # The crash is the lesson: no advice to make the hotel non-retryable.
+        assert "non-retryable" not in output and "cap the retries" not in output, output
     finally:
         for process in [starter, *workers]:
             if process.poll() is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rich.console import Console
-from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState, TimeoutType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
@@ -168,6 +168,15 @@ async def _diagnosis(handle: WorkflowHandle, source: str = "", in_process: bool 
     if reason:
         return "activity-bug", reason
     for pending in description.pending_activities:
+        if pending.attempt > 1 and pending.HasField("last_failure") and pending.last_failure.HasField("timeout_failure_info"):
+            # No answer from the worker that had it (killed, frozen): the lesson of a crash,
+            # not an error to make non-retryable.
+            how = "its heartbeats stopped" if "HEARTBEAT" in TimeoutType.Name(
+                pending.last_failure.timeout_failure_info.timeout_type) else "it ran past its timeout"
+            return "worker-lost", (
+                f"{pending.activity_type.name}'s attempt {pending.attempt - 1} got no answer from its worker "
+                f"({how}): Temporal gives attempt {pending.attempt} to the next worker that asks for work."
+            )
         if pending.attempt > 1 and pending.HasField("last_failure"):
             forever = pending.maximum_attempts == 0 and pending.attempt > ENDLESS_AFTER
             return "retrying-forever" if forever else "retrying", (
@@ -266,18 +275,30 @@ async def _wait_for_worker_elsewhere(handle, waiting, console: Console, mode: Mo
     said = None
     while not done:
         kind, reason = await _diagnosis(handle, mode.source())
-        news = re.sub(r"\d+", "#", reason or "")  # a retry count going up is not news
-        if said is None or (reason and news != said):
-            console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason or 'is the worker running?'}")
+        reason = reason or await _at_work(handle) or "is the worker running?"
+        news = re.sub(r"\d+", "#", reason)  # a retry count going up is not news
+        if said is None or news != said:
+            console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason}")
             if kind == "nondeterminism":
                 console.print(NEW_RUN)
             elif kind == "no-worker":
                 console.print(START_WORKER)
+            elif kind == "worker-lost":
+                console.print("If no worker is running now, start one (python worker.py): this run goes on.")
             elif kind:
                 console.print(RESTART_WORKER)
             said = news
         done, _ = await asyncio.wait({waiting}, timeout=RECHECK_EVERY)
     return waiting.result()
+
+
+async def _at_work(handle: WorkflowHandle) -> str:
+    """What a workflow that is simply slow is doing: an activity a worker is running."""
+    description = (await handle.describe()).raw_description
+    for pending in description.pending_activities:
+        if pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
+            return f"{pending.activity_type.name} is at work on a worker (attempt {pending.attempt}); waiting for it."
+    return ""
 
 
 async def _wait_in_process(handle, waiting, console: Console, mode: Mode):
