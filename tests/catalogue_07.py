@@ -135,6 +135,9 @@ ANSWERS = [
     wrong("07", "each undo registered as a group of its own", "workflow.py", [
         (REGISTER, "            compensations += [[cancel_flight], [cancel_hotel], [cancel_car]]\n"),
     ], "the bookings' undos ran one after another"),
+    wrong("07", "the undos run with the steps' retry policy", "workflow.py", [
+        ("            await workflow.execute_activity(activity, trip, **UNDO)\n", "            await workflow.execute_activity(activity, trip, **STEP)\n"),
+    ], "runs with a retry policy that gives up"),
     wrong("07", "the group's undos not awaited", "workflow.py", [
         (UNDO_GROUP, "        asyncio.gather(*(undo(activity) for activity in group))\n"),
     ], "before they finished"),

@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -357,7 +357,9 @@ async def _release_when_idle(handle, plan: Plan, cancel_first: bool = False) -> 
     """Release the held desks once the workflow has nothing to do but wait for them: no
     workflow task pending, no other activity pending, no timer running. A workflow that
     starts an undo or a timer instead is not idle: its desks stay held until it has
-    settled down again, or ended (Lab.book releases them then).
+    settled down again, or ended (Lab.book releases them then). Each look reads one
+    history (a consistent moment): a describe() and a history read apart could see a
+    timer running in one and fired in the other, and release a desk during the undos.
 
     ``cancel_first``: the first time it is idle (each held desk picked up and at work),
     request its cancellation instead. At each idle moment after that, release the held
@@ -367,26 +369,68 @@ async def _release_when_idle(handle, plan: Plan, cancel_first: bool = False) -> 
     held = set(plan.held)
     cancelled = False
     while True:
-        description = (await handle.describe()).raw_description
-        if description.workflow_execution_info.HasField("close_time"):
+        state = await _workflow_state(handle)
+        if state.closed:
             return
-        pending = {p.activity_type.name for p in description.pending_activities}
-        busy = description.HasField("pending_workflow_task") or pending - held
-        if cancel_first and not cancelled:  # a cancel must find the held desks at work, not still to be picked up
-            busy = busy or any(p.state != PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-                               for p in description.pending_activities)  # fmt: skip
-        if not busy and pending and not await _timer_running(handle):
+        pending = set(state.activities.values())
+        if not (state.task or state.timers or pending - held) and pending:
+            at_work = all(name in plan.landing and not plan.landing[name].is_set() for name in pending)
             if not cancel_first:
                 plan.release()
                 return
             if not cancelled:
-                cancelled = True
-                await handle.cancel()  # its workflow task is pending from here on
+                if at_work:  # a cancel must find the held desks at work, not still to be picked up
+                    cancelled = True
+                    await handle.cancel()  # its workflow task is pending from here on
             else:
-                asked = {p.activity_type.name for p in description.pending_activities
-                         if p.state == PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED}  # fmt: skip
+                asked = {name for event_id, name in state.activities.items() if event_id in state.asked}
                 plan.release(*(asked or pending))
         await asyncio.sleep(IDLE_EVERY)
+
+
+@dataclass
+class _State:
+    """A workflow as one read of its history shows it."""
+
+    closed: bool = False
+    task: bool = False  # a workflow task scheduled or running
+    activities: dict[int, str] = field(default_factory=dict)  # open: scheduled event id: name
+    asked: set[int] = field(default_factory=set)  # ... whose cancellation the workflow requested
+    timers: set[int] = field(default_factory=set)  # running timers
+
+
+_TASK_ENDS = ("workflow_task_completed_event_attributes", "workflow_task_failed_event_attributes",
+              "workflow_task_timed_out_event_attributes")  # fmt: skip
+_ACTIVITY_ENDS = ("activity_task_completed_event_attributes", "activity_task_failed_event_attributes",
+                  "activity_task_timed_out_event_attributes", "activity_task_canceled_event_attributes")  # fmt: skip
+_WORKFLOW_ENDS = ("workflow_execution_completed_event_attributes", "workflow_execution_failed_event_attributes",
+                  "workflow_execution_canceled_event_attributes", "workflow_execution_terminated_event_attributes",
+                  "workflow_execution_timed_out_event_attributes", "workflow_execution_continued_as_new_event_attributes")  # fmt: skip
+
+
+async def _workflow_state(handle) -> _State:
+    state = _State()
+    async for event in handle.fetch_history_events():
+        if event.HasField("workflow_task_scheduled_event_attributes"):
+            state.task = True
+        elif any(event.HasField(name) for name in _TASK_ENDS):
+            state.task = False
+        elif event.HasField("activity_task_scheduled_event_attributes"):
+            state.activities[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
+        elif event.HasField("activity_task_cancel_requested_event_attributes"):
+            state.asked.add(event.activity_task_cancel_requested_event_attributes.scheduled_event_id)
+        elif event.HasField("timer_started_event_attributes"):
+            state.timers.add(event.event_id)
+        elif event.HasField("timer_fired_event_attributes"):
+            state.timers.discard(event.timer_fired_event_attributes.started_event_id)
+        elif event.HasField("timer_canceled_event_attributes"):
+            state.timers.discard(event.timer_canceled_event_attributes.started_event_id)
+        elif any(event.HasField(name) for name in _WORKFLOW_ENDS):
+            state.closed = True
+        for name in _ACTIVITY_ENDS:
+            if event.HasField(name):
+                state.activities.pop(getattr(event, name).scheduled_event_id, None)
+    return state
 
 
 async def _timer_running(handle) -> bool:
