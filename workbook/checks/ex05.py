@@ -403,6 +403,15 @@ def _expect_world(aux: Auxiliary, run: ActivityRun, outcome: Outcome, lab, fault
             why = f"the {aux.service} was down for only {SHORT_OUTAGE} calls in a row"
         else:
             why = f"the {aux.service} was up"
+        if run.max_attempts and run.attempts < run.max_attempts and not 0 < run.budget <= 600:  # stopped early: made final
+            excepts = _excepts_in(lab, aux.name)
+            where = f" (activities.py, line {', '.join(map(str, excepts))})" if excepts else ""
+            raise CheckFailed(
+                f"{aux.name} gave up after {run.attempts} attempt{'s' if run.attempts != 1 else ''} of the "
+                f"{run.max_attempts} its retry policy allows, although {why}: the activity made the outage final"
+                f"{where}, raising it as non-retryable. Only a business answer is final; let an outage reach "
+                "Temporal as it is, so the retry policy can ride it out."
+            )
         limit = f"its retry policy allows {run.max_attempts}" if run.max_attempts else "it was not retried"
         raise CheckFailed(
             f"{aux.name} gave up after {run.attempts} attempt{'s' if run.attempts != 1 else ''} although {why} "
@@ -413,8 +422,9 @@ def _expect_world(aux: Auxiliary, run: ActivityRun, outcome: Outcome, lab, fault
         if aux.name in faults.short and run.attempts <= SHORT_OUTAGE:
             raise CheckFailed(_swallowed_outage(aux, lab, f"on attempt {run.attempts}, while the {aux.service} was down"))
         raise CheckFailed(
-            f"{aux.name} completed, but the travel world has no {aux.operation} for the trip: does the activity "
-            f"call world.{aux.operation}(...)?"
+            f"{aux.name} completed, but the travel world has no {aux.operation} whose key names the trip: does "
+            f"the activity call world.{aux.operation}(...), and with a key made from the trip id and the step's "
+            "name (key(trip, \"points\")), so that a retry finds the first award?"
         )
     keys = sorted(set(calls))
     if len(keys) > 1:
