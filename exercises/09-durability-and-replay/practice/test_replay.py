@@ -6,7 +6,7 @@ what the code asks for with what the history says happened.
 Run it from this folder, before you deploy a change to workflow.py: it fails when the
 change would break the trips already running, or recorded, with the old code.
 
-    python -m pytest test_replay.py
+    python -m pytest test_replay.py -n 0 -q
 """
 
 import asyncio
