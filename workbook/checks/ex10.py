@@ -32,6 +32,8 @@ import os
 import shutil
 import sys
 import tempfile
+import functools
+import inspect
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +62,63 @@ UNUSED = "cacheprovider logging unraisableexception threadexception junitxml doc
 PYTEST_ARGS = ["-q", "-p", "pytest_asyncio.plugin", "--capture=sys", *(f"-pno:{name}" for name in UNUSED.split())]
 
 
+THREAD = "workbook-ex10-tests"
+IN_ORDER_WAIT = 1.0  # real seconds an activity waits for the one scheduled before it to start
+
+
+def _in_order_interceptor():
+    """Activities of one workflow that are pending at once start in the order the workflow
+    scheduled them (their activity ids): a saga that runs its undos all at once is then
+    seen by your mocks in the same order every run, newest first, and only the event
+    history (each undo scheduled after the one before it closed) can tell it apart. Without
+    this, the order depends on which poll the test server answers first."""
+    from temporalio import activity
+    from temporalio.worker import ActivityInboundInterceptor, Interceptor
+
+    started: dict[tuple[str, str], set[str]] = {}
+
+    class InOrder(ActivityInboundInterceptor):
+        def execute_activity(self, input):
+            if not inspect.iscoroutinefunction(input.fn):
+                return self.next.execute_activity(input)
+            return self._in_order(input)
+
+        async def _in_order(self, input):
+            info = activity.info()
+            ids = started.setdefault((info.workflow_id or "", info.workflow_run_id or ""), set())
+            if info.activity_id.isdigit() and int(info.activity_id) > 1:
+                previous = str(int(info.activity_id) - 1)
+                deadline = asyncio.get_running_loop().time() + IN_ORDER_WAIT
+                while previous not in ids and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(0.002)
+            ids.add(info.activity_id)
+            return await self.next.execute_activity(input)
+
+    class Ordering(Interceptor):
+        def intercept_activity(self, next):
+            return InOrder(next)
+
+    return Ordering()
+
+
+def _install_in_order() -> None:
+    """Every Worker your tests make, on a run's thread, gets the interceptor above."""
+    from temporalio.worker import Worker
+
+    if getattr(Worker.__init__, "_workbook_in_order", False):
+        return
+    original = Worker.__init__
+
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        if threading.current_thread().name == THREAD:
+            kwargs["interceptors"] = [*(kwargs.get("interceptors") or ()), _in_order_interceptor()]
+        original(self, *args, **kwargs)
+
+    __init__._workbook_in_order = True
+    Worker.__init__ = __init__
+
+
 @dataclass
 class Run:
     """What one run of the student's tests saw."""
@@ -68,6 +127,7 @@ class Run:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (test, what it said)
     errors: list[str] = field(default_factory=list)  # collection errors (an import, a syntax error)
     hung: str = ""  # the test that was still running when the run timed out
+    marked: list[tuple[str, str]] = field(default_factory=list)  # (test, "skipped"/"xfail", why): protects nothing
     done: bool = False
 
 
@@ -93,10 +153,20 @@ class _Recorder:
         self.run.hung = nodeid.split("::")[-1]
 
     def pytest_runtest_logreport(self, report):
+        test = report.nodeid.split("::")[-1]
+        if hasattr(report, "wasxfail") and test not in {name for name, _ in self.run.marked}:
+            self.run.marked.append((test, f"xfail{_why(report.wasxfail)}"))
+        elif report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            self.run.marked.append((test, f"skipped{_why(reason.removeprefix('Skipped: '))}"))
         if report.failed:
             test = report.nodeid.split("::")[-1]
             self.run.failed.append((test, _said(report)))
             self.killers[test] = self.killers.get(test, 0) + 1
+
+
+def _why(reason: str) -> str:
+    return f" ({_short(reason, 80)})" if reason else ""
 
 
 def _said(report) -> str:
@@ -169,7 +239,8 @@ async def _run(folder: Path, source: str, target: str, stop_at_first: bool, kill
     # What a run changes for the whole process, put back here too: a run left behind
     # never reaches its own `finally`.
     saved = sys.stdout, sys.stderr, list(sys.path), dict(os.environ)
-    threading.Thread(target=work, name="workbook-ex10-tests", daemon=True).start()
+    _install_in_order()
+    threading.Thread(target=work, name=THREAD, daemon=True).start()
     try:
         await asyncio.wait_for(asyncio.shield(finished), RUN_TIMEOUT)
     except asyncio.TimeoutError:
@@ -270,6 +341,22 @@ def _problem_with(run: Run) -> str:
         return (
             f"{TEST_FILE} has no tests: pytest runs the functions whose names start with test_ "
             "(e.g. `async def test_trip_is_booked(env):`)."
+        )
+    if run.marked:
+        test, how = run.marked[0]
+        if how.startswith("xfail"):
+            why = ("it is marked xfail " + how[5:].strip()).strip() + (
+                ": pytest counts its failure as expected, so a broken saga that makes it fail passes the run "
+                "unnoticed"
+            )
+        else:
+            why = ("pytest skipped it " + how[7:].strip()).strip() + (
+                ": a test that does not run can catch no broken saga"
+            )
+        return (
+            f"{test} protects nothing: {why}. Remove the "
+            + ("mark" if how.startswith("xfail") else "mark (or the pytest.skip() call)")
+            + ", so that it runs and its failure counts."
         )
     if run.failed:
         test, said = run.failed[0]

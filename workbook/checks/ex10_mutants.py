@@ -45,6 +45,12 @@ EMAIL_BLOCK = f"""        try:
             itinerary.notices.append("confirmation email not sent: send it by hand")
 """
 CONFIRM = "            await workflow.execute_activity(confirm_trip, trip, **STEP)\n"
+POINTS_BLOCK = """        try:
+            await workflow.execute_activity(award_loyalty_points, trip, **AUX)
+        except Exception:
+            itinerary.notices.append("loyalty points not awarded: credit them by hand")
+"""
+ITINERARY = "itinerary = Itinerary(trip.trip_id, flight, hotel, car, payment)"
 
 
 def _register_after(step: str, undo: str) -> tuple[tuple[str, str], ...]:
@@ -121,5 +127,39 @@ MUTANTS = [
              "        compensations = [cancel_flight, cancel_hotel, cancel_car, refund_payment]  # the mutant\n"),
             *(((f"            compensations.append({undo})\n", "") for undo in ("cancel_flight", "cancel_hotel", "cancel_car", "refund_payment"))),
         ),
+    ),
+    Mutant(
+        "the itinerary holds the wrong ids: the payment's id where the flight's goes",
+        "in the happy path, assert that the itinerary holds what the mocks answered: itinerary.flight_reservation == \"FL-1\" and itinerary.payment_id == \"PAY-1\"",
+        ((ITINERARY, "itinerary = Itinerary(trip.trip_id, payment, hotel, car, flight)  # the mutant"),),
+    ),
+    Mutant(
+        "a notice on every trip: the email's notice recorded even when the email was sent",
+        "in the happy path, assert that the itinerary has no notices: itinerary.notices == []",
+        ((EMAIL_BLOCK, f"""        try:
+            {EMAIL_STEP}
+        except Exception:
+            pass
+        itinerary.notices.append("confirmation email not sent: send it by hand")  # the mutant: always
+"""),),
+    ),
+    Mutant(
+        "the email and the points in one try: an email that fails costs the customer their points",
+        "write a test that makes send_confirmation_email fail and asserts that award_loyalty_points was still called",
+        ((EMAIL_BLOCK, f"""        try:  # the mutant: both auxiliary steps in one try
+            {EMAIL_STEP}
+            await workflow.execute_activity(award_loyalty_points, trip, **AUX)
+        except Exception:
+            itinerary.notices.append("confirmation email not sent: send it by hand")
+"""), (POINTS_BLOCK, "")),
+    ),
+    Mutant(
+        "a failed email recorded nowhere: no notice for a person to follow up",
+        "write a test that makes send_confirmation_email fail and asserts that the itinerary has a notice about the email",
+        ((EMAIL_BLOCK, f"""        try:
+            {EMAIL_STEP}
+        except Exception:
+            pass  # the mutant: the failure is forgotten
+"""),),
     ),
 ]
