@@ -85,8 +85,10 @@ class Timeline:
 
     def _rows(self):
         for number, run in enumerate(self.runs, 1):
-            # The workflow asked it to stop and went on (a cancel): not still running.
-            outcome = "cancel requested" if run.outcome == "running" and run.cancel_requested else run.outcome
+            # The workflow asked it to stop (a cancel): whether the activity had confirmed it
+            # by the time the workflow closed is a race the reader need not see.
+            stopped = run.cancel_requested and run.outcome in ("running", "cancelled")
+            outcome = "cancel requested" if stopped else run.outcome
             mark = {"completed": "✓", "failed": "✗", "running": "…"}.get(outcome, "!")
             name = f"↩ {run.name}" if run.compensation else run.name
             tries = f"{run.attempts} attempts" if run.attempts > 1 else ""
