@@ -255,12 +255,12 @@ async def replay_test(lab):
     try:
         mine = await run_test_file(folder)
     except NoTests:
-        raise CheckFailed(f"{TEST_FILE} has no test function (a function named test_...): "
-                          "pytest would find nothing to run.") from None  # fmt: skip
+        raise CheckFailed(f"{TEST_FILE} has no test that pytest would collect: a function named test_... "
+                          "(at module level, or a method of a class named Test...).") from None  # fmt: skip
     except Exception as err:  # the file does not even load
         raise CheckFailed(f"{TEST_FILE} does not load: {explain_exception(err, folder.resolve())}") from None
-    if mine is not None:
-        why = explain_test_error(mine, folder)
+    if mine.failure is not None:
+        why = explain_test_error(mine.failure, folder)
         if "TMPRL1100" in why:
             raise CheckFailed(
                 "your replay test fails on your workflow, rightly: it does not replay the history "
@@ -269,5 +269,12 @@ async def replay_test(lab):
         raise CheckFailed(f"your replay test fails on your own workflow: {why}")
     with unpatched_module(folder) as unpatched:
         theirs = await run_test_file(folder, unpatched)
-    if theirs is None:
+    if theirs.failure is None:
+        if theirs.unprotected:  # pytest would show this run green, whatever the replay says
+            raise CheckFailed(
+                f"your replay test protects nothing: {'; '.join(theirs.unprotected)}. Against your workflow "
+                "with the email unpatched, which cannot replay the shipped history, `python -m pytest "
+                f"{TEST_FILE}` stays green. Remove the mark (or the pytest.skip/xfail call), so that a "
+                "replay that fails fails the test."
+            )
         raise CheckFailed(why_it_detects_nothing((folder / TEST_FILE).read_text()))

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import types
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
@@ -44,9 +45,13 @@ _CWD = asyncio.Lock()  # the test may open files relative to its folder: one chd
 # --- the shipped history against a workflow class ------------------------------------------
 
 
-async def replay_failure(workflow_class, history_json: str) -> BaseException | None:
-    """None when ``workflow_class`` replays the history, else the error the replay met."""
-    history = WorkflowHistory.from_json("trip-before-email", history_json)
+async def replay_failure(workflow_class, history_json: str | WorkflowHistory) -> BaseException | None:
+    """None when ``workflow_class`` replays the history (its JSON, or a fetched one), else
+    the error the replay met."""
+    history = (
+        history_json if isinstance(history_json, WorkflowHistory)
+        else WorkflowHistory.from_json("trip-before-email", history_json)
+    )  # fmt: skip
     try:
         result = await Replayer(workflows=[workflow_class], runtime=quiet_runtime()).replay_workflow(history, raise_on_replay_failure=False)
     except Exception as err:  # the workflow class itself is unusable (not a workflow...)
@@ -130,13 +135,87 @@ def unpatched_module(folder: Path):
 
 
 class NoTests(Exception):
-    """The file defines no test function."""
+    """The file defines no test that pytest would collect."""
 
 
-async def run_test_file(folder: Path, workflow_module: str | None = None) -> BaseException | None:
-    """Run every test_* function of folder/test_replay.py (with its ``workflow`` imports
-    pointed at ``workflow_module``, when given). None when all passed, else the first
-    error. Raises NoTests, or the error the file itself raises when it is loaded."""
+@dataclass
+class TestRun:
+    """What running the file's tests came to, as pytest would count it."""
+
+    failure: BaseException | None = None  # the first test that failed (pytest: red)
+    ran: int = 0  # tests that ran and counted
+    unprotected: list[str] = field(default_factory=list)  # tests pytest would not count, and why
+
+
+def collect(module: types.ModuleType) -> list[tuple[str, object, list]]:
+    """The tests pytest collects from ``module`` (default python_functions/classes):
+    module-level functions named test*, and test* methods of classes named Test* (without
+    an __init__), each with its name, a callable, and its marks (the function's, its
+    class's, the module's ``pytestmark``)."""
+    from _pytest.mark.structures import get_unpacked_marks
+
+    module_marks = list(get_unpacked_marks(module))
+    found = []
+    for name, obj in list(vars(module).items()):
+        if name.startswith("test") and inspect.isfunction(obj):
+            found.append((name, obj, [*get_unpacked_marks(obj), *module_marks]))
+        elif name.startswith("Test") and inspect.isclass(obj) and "__init__" not in vars(obj):
+            class_marks = list(get_unpacked_marks(obj))
+            for attr, method in vars(obj).items():
+                if attr.startswith("test") and inspect.isfunction(method):
+                    bound = getattr(obj(), attr)
+                    found.append((f"{name}.{attr}", bound, [*get_unpacked_marks(method), *class_marks, *module_marks]))
+    return found
+
+
+def _holds(mark) -> bool:
+    """Does a skipif/xfail mark's condition hold (no condition: it always does)?"""
+    conditions = list(mark.args) + ([mark.kwargs["condition"]] if "condition" in mark.kwargs else [])
+    if not conditions:
+        return True
+    for condition in conditions:
+        if isinstance(condition, str):
+            try:
+                if eval(condition, {"os": os, "sys": sys, "platform": __import__("platform")}):  # noqa: S307
+                    return True
+            except Exception:
+                return True  # pytest would report the mark itself as an error: not a green run
+        elif condition:
+            return True
+    return False
+
+
+def not_counted(marks) -> str:
+    """Why pytest would not count this test's failure ('' when it would)."""
+    for mark in marks:
+        if mark.name == "skip":
+            return "is marked @pytest.mark.skip: pytest never runs it, and reports it skipped, not failed"
+        if mark.name == "skipif" and _holds(mark):
+            return "is marked @pytest.mark.skipif(...) with a condition that holds here: pytest never runs it"
+        if mark.name == "xfail" and _holds(mark):
+            return ("is marked @pytest.mark.xfail: pytest reports its failure as expected (xfailed), "
+                    "and the run stays green")  # fmt: skip
+    return ""
+
+
+def _outcome(error: BaseException) -> str:
+    """'skipped' or 'xfailed' for pytest's own outcomes raised inside a test (pytest.skip(),
+    pytest.xfail(), pytest.importorskip()); '' for a real failure."""
+    import pytest
+
+    if isinstance(error, pytest.skip.Exception):
+        return "skipped"
+    if isinstance(error, pytest.xfail.Exception):
+        return "xfailed"
+    return ""
+
+
+async def run_test_file(folder: Path, workflow_module: str | None = None) -> TestRun:
+    """Run the tests pytest would collect from folder/test_replay.py (with its ``workflow``
+    imports pointed at ``workflow_module``, when given), counting them as pytest does: a
+    test marked skip (or skipif, xfail, with a condition that holds) is not run, and one
+    that calls pytest.skip()/pytest.xfail() is not counted; either is listed in
+    ``unprotected``. Raises NoTests, or the error the file itself raises when loaded."""
     path = folder / TEST_FILE
     tree = ast.parse(path.read_text(), filename=str(path))
     if workflow_module:
@@ -146,25 +225,46 @@ async def run_test_file(folder: Path, workflow_module: str | None = None) -> Bas
     Runtime.set_default(quiet_runtime(), error_if_already_set=False)
     module = types.ModuleType(f"replay_test_{uuid.uuid4().hex[:8]}")
     module.__file__ = str(path)
+    run = TestRun()
     async with _CWD:
         saved = os.getcwd()
         os.chdir(folder)
         try:
-            exec(compile(tree, str(path), "exec"), module.__dict__)
-            tests = [f for n, f in vars(module).items() if n.startswith("test") and inspect.isfunction(f)]
+            try:
+                exec(compile(tree, str(path), "exec"), module.__dict__)
+            except BaseException as err:
+                if _outcome(err):  # pytest.skip(allow_module_level=True), importorskip
+                    run.unprotected.append(f"the module {_outcome(err)} itself when loaded ({err})")
+                    return run
+                raise
+            tests = collect(module)
             if not tests:
                 raise NoTests()
-            for test in tests:
+            for name, test, marks in tests:
+                why = not_counted(marks)
+                if why:
+                    run.unprotected.append(f"{name} {why}")
+                    continue
                 try:
                     running = test() if inspect.iscoroutinefunction(test) else asyncio.to_thread(test)
                     await asyncio.wait_for(running, TEST_TIMEOUT)
                 except asyncio.TimeoutError:
-                    return TimeoutError(f"{test.__name__} did not finish within {TEST_TIMEOUT:.0f} seconds")
-                except (Exception, AssertionError) as err:
-                    return err
+                    run.failure = TimeoutError(f"{name} did not finish within {TEST_TIMEOUT:.0f} seconds")
+                    return run
+                except BaseException as err:
+                    outcome = _outcome(err)
+                    if not outcome:
+                        if not isinstance(err, Exception) and not type(err).__module__.startswith("_pytest"):
+                            raise
+                        run.failure = err
+                        return run
+                    call = {"skipped": "skip", "xfailed": "xfail"}[outcome]
+                    run.unprotected.append(f"{name} calls pytest.{call}() ({err}): pytest reports it {outcome}, not failed")
+                    continue
+                run.ran += 1
         finally:
             os.chdir(saved)
-    return None
+    return run
 
 
 def explain_test_error(error: BaseException, folder: Path) -> str:
