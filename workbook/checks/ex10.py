@@ -21,6 +21,34 @@ How it runs, and why:
   with an activity still pending leaves that server no longer skipping time; the
   next run then gets a fresh server (_Servers).
 * Against a broken saga, pytest stops at the first failing test (-x): one is enough.
+* As pytest runs them: a test that pytest skips, or that is marked xfail, protects
+  nothing (its failure would not count), and is named so against the correct saga.
+* The same verdict every run: activities of one workflow that are pending at once start
+  in the order the workflow scheduled them (_in_order_interceptor, put into every Worker
+  your tests make), so the broken saga that runs its undos all at once shows your mocks
+  the right order every time, and only the event history can tell it apart.
+
+README point -> scenario (broken saga, ex10_mutants.py) -> what fails when a test misses it:
+
+| README point (the assertion asked for)                | broken saga that only it catches                  | named as missed                |
+|-------------------------------------------------------|---------------------------------------------------|--------------------------------|
+| happy path: calls == STEPS + AUXILIARY                | none of its own (the auxiliary sagas below are    | (not asked alone: known gap)   |
+|                                                       | caught by the email test as well)                 |                                |
+| happy path: itinerary holds what the mocks answered   | the payment's id where the flight's goes          | the itinerary holds the wrong ids |
+| happy path: no notices                                | the email's notice recorded even when it was sent | a notice on every trip         |
+| declined card: the workflow fails (pytest.raises)     | undos run, then the workflow completes            | no re-raise                    |
+| declined card: the payment tried once                 | the payment retried by hand, a declined card too  | a business error retried       |
+| declined card: every undo, newest first (exact calls) | undos in forward order; the car never cancelled;  | forward order; a missing undo; |
+|                                                       | undos registered after their steps; the error     | registered after; the error    |
+|                                                       | swallowed and the trip confirmed                  | swallowed                      |
+| declined card: each undo after the one before closed  | every undo at once (asyncio.gather), in the right | undos run concurrently         |
+|   (event history)                                     | order for the mocks every run                     |                                |
+| failed hotel: only the hotel and the flight undone    | every undo registered up front                    | every undo registered up front |
+| email down: the workflow completes, nothing undone    | an email that fails undoes the trip               | an auxiliary step compensated  |
+| email down: the points still awarded                  | the email and the points in one try               | the email and the points in one try |
+| email down: a notice about the email                  | a failed email recorded nowhere                   | a failed email recorded nowhere |
+| every test runs (no skip, no xfail)                   | the correct saga's run: a skipped or xfail test   | protects nothing               |
+| tests pass against the correct saga                   | the correct saga                                  | fails against the correct saga |
 """
 
 from __future__ import annotations

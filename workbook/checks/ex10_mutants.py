@@ -8,10 +8,10 @@ test suite fails against every one of them; the advice says which test would.
 tests/test_ex10_mutants.py proves the library sound: every edit applies, every mutant
 still compiles, and the solution's tests catch each one.
 
-Concurrent undos are caught for sure only by a test that reads the history (each undo
-scheduled after the one before it completed): mocks that append their names see the
-concurrent undos in whatever order the worker happened to start them, which is often,
-but not always, a different order.
+Concurrent undos are caught only by a test that reads the history (each undo scheduled
+after the one before it completed): the check's activity interceptor (ex10.py) starts
+activities pending at once in the order the workflow scheduled them, so mocks that append
+their names see the concurrent undos in the right order, every run.
 """
 
 from __future__ import annotations
