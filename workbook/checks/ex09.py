@@ -28,7 +28,8 @@ from temporalio.api.enums.v1 import PendingActivityState
 from workbook import world
 from workbook.audit import audit
 from workbook.checks import (
-    STEPS, CheckFailed, CodeError, Outcome, Suite, arrow, expect, expect_no_orphans, expect_status,
+    STEPS, CheckFailed, CodeError, Outcome, Suite, arrow, expect, expect_itinerary_matches, expect_no_orphans,
+    expect_status,
 )  # fmt: skip
 from workbook.checks.ex09_replay import (
     HISTORY_NAME, TEST_FILE, NoTests, calls, explain_test_error, replay_failure, run_test_file,
@@ -64,6 +65,7 @@ def shipped_history() -> str:
 @suite.check("A new trip is booked, and the confirmation email goes out after confirm_trip")
 async def booked_with_email(lab):
     outcome = await lab.book(lab.trip())
+    trip_id = outcome.trip.trip_id
     expect_status(outcome, "Completed", f"It failed with: {outcome.error}")
     steps = outcome.timeline.steps
     if EMAIL not in steps:
@@ -77,7 +79,64 @@ async def booked_with_email(lab):
         f"the steps ran {arrow(steps)}; expected {arrow([*STEPS, EMAIL])}, each once: the email tells "
         "the customer the trip is booked, so it goes after confirm_trip (the pivot), never before.",
     )
-    expect(world.is_confirmed(outcome.trip.trip_id), "the workflow completed, but the trip was not confirmed.")
+    email = next(r for r in outcome.timeline.runs if r.name == EMAIL)
+    sent = [key for operation, key, _ in world.journal() if operation == "send_email" and key.startswith(f"{trip_id}:")]
+    expect(
+        email.outcome == "completed" and sent,
+        f"send_confirmation_email was scheduled, but the workflow completed before it ran (it is "
+        f"{email.outcome} in the history, and the mail service never saw it): the email was never sent. "
+        "`await` the email's activity (await self.send_email(trip)) before the workflow returns; "
+        "a task or an activity handle that nothing awaits dies with the run.",
+    )
+    expect(world.is_confirmed(trip_id), "the workflow completed, but the trip was not confirmed.")
+    expect_itinerary_matches(outcome)
+    expect_no_orphans(outcome)
+    # A run that took the new step must replay too: a worker rebuilds it after a crash.
+    history = await lab.client.get_workflow_handle(trip_id).fetch_history()
+    failure = await replay_failure(lab.modules.workflow.BookTripWorkflow, history)
+    if failure is not None:
+        hint = (" Your workflow asks workflow.unsafe.is_replaying(): that is True on every replay, "
+                "of new runs too, so the replay skips the email the run sent.") if calls(lab.source, "is_replaying") else ""  # fmt: skip
+        raise CheckFailed(
+            "a trip booked with the email does not replay against your workflow: a worker that rebuilds "
+            "it (after a crash, a restart, or when its cache is full) would fail its next workflow task "
+            "again and again. On replay your workflow must ask for the same steps the run made: choose "
+            "the path with `workflow.patched(EMAIL_PATCH)`, which is True when a run that took the "
+            f"patch replays, never with something that differs on replay.{hint} ({short_reason(failure)})"
+        )
+
+
+@suite.check("An email that cannot be sent: the trip still stands, confirmed, and nothing is undone")
+async def email_down(lab):
+    trip = lab.trip()
+    world.inject("send_email", "fail", message="send_email: the mail service is down (injected)")  # for good
+    outcome = await lab.book(trip, endless_after=5)
+    if outcome.endless == EMAIL:
+        raise CheckFailed(
+            "with the mail service down, send_confirmation_email retried without end (its retry policy "
+            "has no maximum_attempts), so the trip's workflow stayed open: the email is auxiliary, give "
+            "it a few attempts (EMAIL's maximum_attempts) and let the trip end without it."
+        )
+    tried = [r for r in outcome.timeline.runs if r.name == EMAIL]
+    if outcome.status != "Completed":
+        undone = outcome.timeline.compensations
+        narrow = (" Your `except ApplicationError` does not catch it: an activity that failed reaches "
+                  "the workflow as an ActivityError (the ApplicationError is its cause).") if "except ApplicationError" in lab.source else ""  # fmt: skip
+        raise CheckFailed(
+            f"the mail service was down, and the trip {outcome.status.lower()}"
+            + (f", and its bookings were undone ({arrow(undone)})" if undone else "")
+            + f": {outcome.error or 'see its history'}. The email comes after the pivot (confirm_trip): "
+            "the trip is booked whether or not the email lands. Catch the email's ActivityError, log "
+            f"it, and let the workflow return the Itinerary.{narrow}"
+        )
+    expect(tried, "the mail service was down, and the workflow never asked for send_confirmation_email.")
+    expect(
+        not outcome.timeline.compensations,
+        f"the email could not be sent, and the workflow undid the trip ({arrow(outcome.timeline.compensations)}) "
+        "although it completed: an email is never a reason to undo a confirmed trip.",
+    )
+    expect(world.is_confirmed(trip.trip_id), "the workflow completed, but the trip was not confirmed.")
+    expect_itinerary_matches(outcome)
     expect_no_orphans(outcome)
 
 
@@ -93,6 +152,75 @@ async def undone_without_email(lab):
         "email after confirm_trip, outside the saga, where only a booked trip gets to.",
     )
     expect_undone(outcome, lab)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+@suite.check("The history recorded before the email still replays against your workflow")
+async def old_history_replays(lab):
+    failure = await replay_failure(lab.modules.workflow.BookTripWorkflow, shipped_history())
+    if failure is None:
+        return
+    source = lab.source
+    reason = short_reason(failure)
+    if "TMPRL1100" not in reason:
+        raise CheckFailed(f"the shipped history (history/{HISTORY_NAME}) could not be replayed: {reason}")
+    if calls(source, "deprecate_patch") and not calls(source, "patched"):
+        advice = (
+            "workflow.deprecate_patch() does not branch: it only marks code whose old runs are all "
+            "gone. While runs recorded without the email remain, guard it with "
+            "`if workflow.patched(EMAIL_PATCH):`."
+        )
+    elif calls(source, "patched"):
+        advice = (
+            "your workflow calls workflow.patched(), yet takes another path than the old run did. "
+            "On replay of a run recorded without the patch, patched() is False: run the new step only "
+            "when it returns True (not `if not ...`), and leave every other step as it was."
+        )
+    else:
+        advice = (
+            "The old run went from confirm_trip straight to its end, and your workflow asks for "
+            "send_confirmation_email there. Send the email only `if workflow.patched(EMAIL_PATCH):`, "
+            "which is False when a run recorded without it replays, and True for new runs."
+        )
+    raise CheckFailed(
+        f"a trip booked before the email does not replay against your workflow: a worker running it "
+        f"would fail that trip's next workflow task again and again. {advice} ({reason})"
+    )
+
+
+@suite.check("Your replay test passes on your workflow, and fails on it with the email unpatched")
+async def replay_test(lab):
+    folder = lab.modules.folder
+    if not (folder / TEST_FILE).exists():
+        raise CheckFailed(f"there is no {TEST_FILE} in {folder.name}/: Part C asks you to write it.")
+    try:
+        mine = await run_test_file(folder)
+    except NoTests:
+        raise CheckFailed(f"{TEST_FILE} has no test that pytest would collect: a function named test_... "
+                          "(at module level, or a method of a class named Test...).") from None  # fmt: skip
+    except Exception as err:  # the file does not even load
+        raise CheckFailed(f"{TEST_FILE} does not load: {explain_exception(err, folder.resolve())}") from None
+    if mine.failure is not None:
+        why = explain_test_error(mine.failure, folder)
+        if "TMPRL1100" in why:
+            raise CheckFailed(
+                "your replay test fails on your workflow, rightly: it does not replay the history "
+                f"recorded before the email yet. Do Part B first (workflow.patched). ({why})"
+            )
+        raise CheckFailed(f"your replay test fails on your own workflow: {why}")
+    with unpatched_module(folder) as unpatched:
+        theirs = await run_test_file(folder, unpatched)
+    if theirs.failure is None:
+        if theirs.unprotected:  # pytest would show this run green, whatever the replay says
+            raise CheckFailed(
+                f"your replay test protects nothing: {'; '.join(theirs.unprotected)}. Against your workflow "
+                "with the email unpatched, which cannot replay the shipped history, `python -m pytest "
+                f"{TEST_FILE}` stays green. Remove the mark (or the pytest.skip/xfail call), so that a "
+                "replay that fails fails the test."
+            )
+        raise CheckFailed(why_it_detects_nothing((folder / TEST_FILE).read_text()))
 
 
 # --- a crash ----------------------------------------------------------------------------------
@@ -181,11 +309,13 @@ async def crash(lab):
         )  # fmt: skip
         handle = lab.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)  # untyped result
         await _hotel_running_on(handle, workers[0].popen.pid)
+        await _expect_heartbeat_timeout(handle)
         workers[0].kill()
         workers.append(_WorkerProcess(lab, task_queue))
         await workers[1].polling()
+        result = None
         try:
-            await lab._result(handle)
+            result = await lab._result(handle)
         except Exception as err:  # WorkflowFailureError: judged from history below
             if isinstance(err, CheckFailed):
                 raise
@@ -193,7 +323,7 @@ async def crash(lab):
     finally:
         for worker in workers:
             worker.stop()
-    outcome = Outcome(trip, timeline.status, timeline, report=audit(trip.trip_id))
+    outcome = Outcome(trip, timeline.status, timeline, result, report=audit(trip.trip_id))
     expect_status(outcome, "Completed", f"After the crash the trip must still be booked ({timeline.failure}).")
     hotel = [r for r in timeline.runs if r.name == "book_hotel"]
     expect(
@@ -208,73 +338,30 @@ async def crash(lab):
     again = [op for op in ("book_flight", "book_hotel", "book_car", "charge_card") if made[op] != 1]
     expect(not again, f"the travel world saw {', '.join(f'{op} {made[op]} time(s)' for op in again)} for "
            "one trip: each booking must be made exactly once, crash or not.")  # fmt: skip
+    expect_itinerary_matches(outcome)  # the ids the new worker read from history, not new ones
     expect_no_orphans(outcome)
 
 
-# --- replay -------------------------------------------------------------------------------------
+HEARTBEAT_AT_MOST = 10.0  # seconds: a dead worker's attempt must be noticed well before 60 s
 
 
-@suite.check("The history recorded before the email still replays against your workflow")
-async def old_history_replays(lab):
-    failure = await replay_failure(lab.modules.workflow.BookTripWorkflow, shipped_history())
-    if failure is None:
-        return
-    source = lab.source
-    reason = short_reason(failure)
-    if "TMPRL1100" not in reason:
-        raise CheckFailed(f"the shipped history (history/{HISTORY_NAME}) could not be replayed: {reason}")
-    if calls(source, "deprecate_patch") and not calls(source, "patched"):
-        advice = (
-            "workflow.deprecate_patch() does not branch: it only marks code whose old runs are all "
-            "gone. While runs recorded without the email remain, guard it with "
-            "`if workflow.patched(EMAIL_PATCH):`."
-        )
-    elif calls(source, "patched"):
-        advice = (
-            "your workflow calls workflow.patched(), yet takes another path than the old run did. "
-            "On replay of a run recorded without the patch, patched() is False: run the new step only "
-            "when it returns True (not `if not ...`), and leave every other step as it was."
-        )
-    else:
-        advice = (
-            "The old run went from confirm_trip straight to its end, and your workflow asks for "
-            "send_confirmation_email there. Send the email only `if workflow.patched(EMAIL_PATCH):`, "
-            "which is False when a run recorded without it replays, and True for new runs."
-        )
-    raise CheckFailed(
-        f"a trip booked before the email does not replay against your workflow: a worker running it "
-        f"would fail that trip's next workflow task again and again. {advice} ({reason})"
-    )
-
-
-@suite.check("Your replay test passes on your workflow, and fails on it with the email unpatched")
-async def replay_test(lab):
-    folder = lab.modules.folder
-    if not (folder / TEST_FILE).exists():
-        raise CheckFailed(f"there is no {TEST_FILE} in {folder.name}/: Part C asks you to write it.")
-    try:
-        mine = await run_test_file(folder)
-    except NoTests:
-        raise CheckFailed(f"{TEST_FILE} has no test that pytest would collect: a function named test_... "
-                          "(at module level, or a method of a class named Test...).") from None  # fmt: skip
-    except Exception as err:  # the file does not even load
-        raise CheckFailed(f"{TEST_FILE} does not load: {explain_exception(err, folder.resolve())}") from None
-    if mine.failure is not None:
-        why = explain_test_error(mine.failure, folder)
-        if "TMPRL1100" in why:
+async def _expect_heartbeat_timeout(handle) -> None:
+    """book_hotel, as the workflow scheduled it, has a heartbeat timeout short enough for
+    Temporal to notice a dead worker soon: read from its ActivityTaskScheduled event, so
+    that an answer without one fails now, not after the 60 s start_to_close_timeout."""
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            scheduled = event.activity_task_scheduled_event_attributes
+            if scheduled.activity_type.name != "book_hotel":
+                continue
+            seconds = scheduled.heartbeat_timeout.ToTimedelta().total_seconds()
+            if 0 < seconds <= HEARTBEAT_AT_MOST:
+                return
+            given = f"a heartbeat_timeout of {seconds:.0f} seconds" if seconds else "no heartbeat_timeout"
+            limit = scheduled.start_to_close_timeout.ToTimedelta().total_seconds()
             raise CheckFailed(
-                "your replay test fails on your workflow, rightly: it does not replay the history "
-                f"recorded before the email yet. Do Part B first (workflow.patched). ({why})"
+                f"book_hotel was scheduled with {given}: when its worker dies (kill -9), Temporal "
+                f"notices only when the attempt's start_to_close_timeout ({limit:.0f} s) runs out, so "
+                "the trip stands still that long. Keep STEP's heartbeat_timeout=timedelta(seconds=2): "
+                "the slow desk heartbeats, and 2 s without one counts the attempt as failed."
             )
-        raise CheckFailed(f"your replay test fails on your own workflow: {why}")
-    with unpatched_module(folder) as unpatched:
-        theirs = await run_test_file(folder, unpatched)
-    if theirs.failure is None:
-        if theirs.unprotected:  # pytest would show this run green, whatever the replay says
-            raise CheckFailed(
-                f"your replay test protects nothing: {'; '.join(theirs.unprotected)}. Against your workflow "
-                "with the email unpatched, which cannot replay the shipped history, `python -m pytest "
-                f"{TEST_FILE}` stays green. Remove the mark (or the pytest.skip/xfail call), so that a "
-                "replay that fails fails the test."
-            )
-        raise CheckFailed(why_it_detects_nothing((folder / TEST_FILE).read_text()))
