@@ -14,7 +14,6 @@ that string asks for an activity no worker has, and the check can say so.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,8 +22,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 REFUSAL = "{} refused for good"  # what undo_broken says, with its argument
-SLOW_LIMIT = 5.0  # real seconds undo_slow waits at most for the check's cancel
-# Set by the check once it has sent the cancel, per workflow id: undo_slow then finishes.
+# Set by the check once it has sent the cancel, per workflow id: held undos wait for it.
 CANCEL_SENT: set[str] = set()
 
 
@@ -43,6 +41,18 @@ async def undo_c_activity(label: str) -> str:
     return label
 
 
+@activity.defn(name="undo_pair")
+async def undo_pair_activity(kind: str, ident: str) -> str:
+    """An undo with two arguments, as cancel_reservation(kind, id) would have."""
+    return f"{kind} {ident}"
+
+
+@activity.defn(name="undo_none")
+async def undo_none_activity() -> str:
+    """An undo with no argument at all."""
+    return "none"
+
+
 @activity.defn(name="undo_broken")
 async def undo_broken_activity(label: str) -> str:
     """An undo that fails for good: its service refuses, and retrying will not help."""
@@ -51,15 +61,9 @@ async def undo_broken_activity(label: str) -> str:
 
 @activity.defn(name="undo_slow")
 async def undo_slow_activity(label: str) -> str:
-    """A slow undo that heartbeats until the check has cancelled the workflow, and a
-    little longer, so that the cancel lands while it runs (and reaches it, unshielded)."""
-    workflow_id, deadline = activity.info().workflow_id, time.monotonic() + SLOW_LIMIT
-    while workflow_id not in CANCEL_SENT and time.monotonic() < deadline:
-        activity.heartbeat()
-        await asyncio.sleep(0.05)
-    for _ in range(6):  # time for a cancel request to reach it through its heartbeat
-        activity.heartbeat()
-        await asyncio.sleep(0.05)
+    """A slow undo: the check holds it (observe.Observer) until the workflow has seen the
+    cancel and waits for nothing else, so the cancel lands while it runs, however long a
+    helper would wait for it."""
     return label
 
 
@@ -79,16 +83,21 @@ async def after_compensate_activity(label: str) -> str:
     return label
 
 
-ACTIVITIES = [undo_a_activity, undo_b_activity, undo_c_activity, undo_broken_activity, undo_slow_activity,
-              step_fails_activity, step_ok_activity, after_compensate_activity]  # fmt: skip
+ACTIVITIES = [undo_a_activity, undo_b_activity, undo_c_activity, undo_pair_activity, undo_none_activity,
+              undo_broken_activity, undo_slow_activity, step_fails_activity, step_ok_activity,
+              after_compensate_activity]  # fmt: skip
 UNDOS = {"undo_a": undo_a_activity, "undo_b": undo_b_activity, "undo_c": undo_c_activity,
+         "undo_pair": undo_pair_activity, "undo_none": undo_none_activity,
          "undo_broken": undo_broken_activity, "undo_slow": undo_slow_activity}  # fmt: skip
 # Undos the probe gives the Saga: a few attempts (the checks judge the trip's own UNDO
-# elsewhere), and a heartbeat timeout, so that a cancel can reach undo_slow.
+# elsewhere). No heartbeat timeout: a held undo does not heartbeat (a cancel that reaches
+# an unshielded undo is read from history, ActivityTaskCancelRequested). Its numbers are
+# unlike anyone's defaults: history shows whether each undo ran with them.
+PROBE_TIMEOUT = 23  # seconds, start_to_close_timeout
+PROBE_ATTEMPTS = 2
 PROBE_UNDO = dict(
-    start_to_close_timeout=timedelta(seconds=20),
-    heartbeat_timeout=timedelta(seconds=2),
-    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=2),
+    start_to_close_timeout=timedelta(seconds=PROBE_TIMEOUT),
+    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=PROBE_ATTEMPTS),
 )
 STEP = dict(start_to_close_timeout=timedelta(seconds=10), retry_policy=RetryPolicy(maximum_attempts=1))
 
@@ -97,7 +106,7 @@ STEP = dict(start_to_close_timeout=timedelta(seconds=10), retry_policy=RetryPoli
 class Probe:
     """What the probe workflow does with the learner's Saga."""
 
-    undos: list[tuple[str, str]] = field(default_factory=list)  # (undo, its argument), oldest first
+    undos: list[tuple[str, list[str]]] = field(default_factory=list)  # (undo, its arguments), oldest first
     parallel: bool = False
     continue_with_error: bool = False
     # "compensate": call saga.compensate() (twice when ``twice``), then after_compensate;
@@ -113,7 +122,8 @@ class Seen:
 
     error: str = ""  # the class of the error compensate() or the block raised ("" none)
     message: str = ""
-    failures: list[list[str]] = field(default_factory=list)  # [undo's name, its error's words]
+    # [undo's name, its error's words, the type of its root cause ("Refused", "TypeError"...)]
+    failures: list[list[str]] = field(default_factory=list)
     failures_readable: bool = True  # False: the error has no list of (undo, error) pairs
     is_application_error: bool = True  # is the error an ApplicationError (it fails the workflow)?
 
@@ -123,10 +133,23 @@ def _name(undo) -> str:
     return getattr(definition, "name", None) or getattr(undo, "__name__", None) or str(undo)
 
 
-def _words(error) -> str:
+def _root(error):
     while getattr(error, "__cause__", None) is not None:
         error = error.__cause__
-    return getattr(error, "message", None) or str(error)
+    return error
+
+
+def _words(error) -> str:
+    error = _root(error)
+    return str(getattr(error, "message", None) or error)
+
+
+def _kind(error) -> str:
+    error = _root(error)
+    if isinstance(error, ApplicationError):
+        return str(error.type or "")
+    kind = type(error)  # a Python error by its plain name (TypeError); the SDK's by its module's
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
 
 
 def _seen(error: BaseException, saga) -> Seen:
@@ -136,7 +159,7 @@ def _seen(error: BaseException, saga) -> Seen:
         try:
             for failure in error.failures:
                 undo, cause = failure if isinstance(failure, tuple) else (failure.undo, failure.error)
-                seen.failures.append([_name(undo), _words(cause)])
+                seen.failures.append([str(_name(undo)), _words(cause), _kind(cause)])
         except Exception:
             seen.failures_readable = False
     return seen
@@ -152,16 +175,16 @@ class SagaProbe:
         if probe.form == "block":
             try:
                 async with helper as inside:
-                    for name, argument in probe.undos:
-                        inside.add(UNDOS[name], argument)
+                    for name, arguments in probe.undos:
+                        inside.add(UNDOS[name], *arguments)
                     if probe.block == "wait":
                         await workflow.wait_condition(lambda: False)
                     await workflow.execute_activity(probe.block, probe.block, **STEP)
             except saga.SagaCompensationError as error:
                 return _seen(error, saga)
             return Seen()  # the block ended without an error (or __aexit__ swallowed it)
-        for name, argument in probe.undos:
-            helper.add(UNDOS[name], argument)
+        for name, arguments in probe.undos:
+            helper.add(UNDOS[name], *arguments)
         seen = Seen()
         try:
             await helper.compensate()
