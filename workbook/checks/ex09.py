@@ -1,13 +1,34 @@
 """Checks for exercise 09: durability and replay.
 
-- A crash: the learner's own worker.py runs as a real process, and is killed with SIGKILL
-  while book_hotel is slow; a new worker.py finishes the trip. The world and the history
-  must show each booking made once, the killed attempt retried, and zero orphans.
 - A change: the email step, added after the first trips were booked. New trips send it,
-  after confirm_trip (the pivot); a failed trip does not, and is still undone.
+  after confirm_trip (the pivot), and it must have *run* (completed, seen by the mail
+  service), not only been scheduled; a new run's own history must replay; an email that
+  cannot be sent leaves the trip standing; a failed trip gets no email, and is undone.
 - Replay: the shipped history (recorded by exercise 08's workflow, before the email)
   must replay against the learner's workflow (Part B), and the learner's replay test must
-  pass on it and fail on an unpatched copy of it (Part C; see ex09_replay).
+  pass on it and fail on an unpatched copy of it, counted as pytest counts it (Part C;
+  see ex09_replay).
+- A crash (last: a Part B or C mistake is judged without it): the learner's own worker.py
+  runs as a real process, and is killed with SIGKILL while book_hotel is slow; a new
+  worker.py finishes the trip. The world and the history must show each booking made
+  once, the killed attempt retried, the Itinerary naming the world's bookings, and zero
+  orphans.
+
+README point -> scenario -> what fails when the point is violated:
+
+| README point | scenario | what fails |
+|---|---|---|
+| new runs take the new step (patched is True) | booked_with_email: a trip, nothing wrong | no send_confirmation_email in history (`if not patched`) |
+| the email goes after confirm_trip | booked_with_email | steps in history out of order, or the email twice |
+| the email is sent, not only scheduled | booked_with_email | email not completed in history / not in the world's journal (an unawaited task or start_activity) |
+| a new run replays too (the patch, not replay state) | booked_with_email: its history fetched and replayed | NondeterminismError (`is_replaying()`, anything that differs on replay) |
+| the email is auxiliary: the trip stands without it | email_down: send_email down for good | trip Failed / undone (uncaught, `except ApplicationError`, in the saga), or endless (no maximum_attempts) |
+| only a booked trip is emailed; a failed one is undone | undone_without_email: confirm_trip refused | email in history; undos / flag wrong (saga.expect_undone) |
+| old runs keep their path (patched, not deprecate_patch) | old_history_replays: the shipped history replayed | TMPRL1100, with the cause read from which calls the code makes |
+| the replay test replays the shipped history, lets the error raise | replay_test: run on the workflow, then on a copy with patched() -> True | passes on the unpatched copy (never replays, swallowed, raise_on_replay_failure=False, not awaited) |
+| the test is run as pytest runs it | replay_test: pytest's collection (test*, Test* classes) and marks | skip / skipif / xfail mark, pytest.skip()/xfail() inside: "protects nothing"; no collectable test |
+| a dead worker is noticed in seconds (heartbeat_timeout) | crash: book_hotel's scheduled event read before the kill | no or long heartbeat_timeout, named at once |
+| no step runs twice, no booking is lost, zero orphans | crash: kill -9 during book_hotel, a new worker.py | a step twice in history, a booking made twice in the world, wrong Itinerary, orphans |
 
 They run on a local dev server (Suite.server = "dev"): a real worker process must reach
 the server, and time must pass for real (a heartbeat timeout notices the dead worker).
