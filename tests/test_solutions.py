@@ -3,6 +3,7 @@ and every named scenario of the load client, judged from the world and from hist
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections import Counter
@@ -163,6 +164,12 @@ async def test_two_worker_processes_share_the_work(clean_env, dev_server):
             for _ in range(2)
         ]
         try:
+            said = ["", ""]
+            for index, worker in enumerate(workers):  # both poll before the load starts: no head start
+                while "Worker polling task queue" not in said[index]:
+                    line = await asyncio.wait_for(asyncio.to_thread(worker.stdout.readline), 60)
+                    assert line, f"worker {index} ended:\n{said[index]}"
+                    said[index] += line
             scenarios = modules.scenarios.generated(seed, 24, random.Random(3))
             for scenario in scenarios:
                 scenario.outages = []
@@ -172,7 +179,7 @@ async def test_two_worker_processes_share_the_work(clean_env, dev_server):
         finally:
             for worker in workers:
                 worker.terminate()
-            printed = [worker.communicate(timeout=30)[0] for worker in workers]
+            printed = [said[i] + workers[i].communicate(timeout=30)[0] for i in range(len(workers))]
     assert all("720 flight instances" in text for text in printed), printed  # each says what it loaded
     assert {o.status for o in outcomes} <= {"Completed", "Failed"} and audit().clean
     identities = set()
