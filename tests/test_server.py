@@ -95,7 +95,7 @@ def test_missing_binary_says_how_to_install_it():
         find_binary("temporal-no-such-binary")
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(150)
 async def test_workbook_server_serves_and_stops_on_ctrl_c(python, tmp_path):
     require_free_default_ports()
     server = subprocess.Popen(
@@ -108,14 +108,14 @@ async def test_workbook_server_serves_and_stops_on_ctrl_c(python, tmp_path):
     )
     try:
         client = None
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded machine takes its time to import and start
         while client is None:
             assert server.poll() is None, f"the server exited early:\n{server.stdout.read()}"
             try:
                 client = await Client.connect(DEFAULT_ADDRESS, runtime=quiet_runtime())
             except RuntimeError:
                 if time.monotonic() > deadline:
-                    pytest.fail("no server answered on localhost:7233 within 20 s")
+                    pytest.fail("no server answered on localhost:7233 within 60 s")
                 await asyncio.sleep(0.2)
         assert await client.service_client.check_health()
         assert isinstance([w async for w in client.list_workflows()], list)
