@@ -97,9 +97,11 @@ def test_missing_binary_says_how_to_install_it():
 
 @pytest.mark.timeout(150)
 async def test_workbook_server_serves_and_stops_on_ctrl_c(python, tmp_path):
-    require_free_default_ports()
+    # Ports of its own: another test may start an embedded server on 7233 meanwhile.
+    port, ui_port = free_port(), free_port()
+    address = f"localhost:{port}"
     server = subprocess.Popen(
-        [python, "-m", "workbook", "server"],
+        [python, "-m", "workbook", "server", "--port", str(port), "--ui-port", str(ui_port)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -112,17 +114,17 @@ async def test_workbook_server_serves_and_stops_on_ctrl_c(python, tmp_path):
         while client is None:
             assert server.poll() is None, f"the server exited early:\n{server.stdout.read()}"
             try:
-                client = await Client.connect(DEFAULT_ADDRESS, runtime=quiet_runtime())
+                client = await Client.connect(address, runtime=quiet_runtime())
             except RuntimeError:
                 if time.monotonic() > deadline:
-                    pytest.fail("no server answered on localhost:7233 within 60 s")
+                    pytest.fail(f"no server answered on {address} within 60 s")
                 await asyncio.sleep(0.2)
         assert await client.service_client.check_health()
         assert isinstance([w async for w in client.list_workflows()], list)
 
         server.send_signal(signal.SIGINT)  # what ^C does to the foreground python
         assert server.wait(timeout=15) == 0, server.stdout.read()
-        assert wait_until_closed(DEFAULT_PORT), "the dev server outlived `workbook server`"
+        assert wait_until_closed(port), "the dev server outlived `workbook server`"
     finally:
         try:  # whatever happened, leave no server behind: the group holds the dev server too
             os.killpg(server.pid, signal.SIGKILL)
