@@ -112,13 +112,19 @@ async def start_server(kind: str | None):
     return await (start_local_dev_server() if kind == "dev" else start_test_server())
 
 
+# The SDK waits 5 s for a server it starts; a busy laptop (or a test run with a worker per
+# half core) can take longer, and 5 s would fail a run that was only slow.
+STARTUP_TIMEOUT = timedelta(seconds=30)
+
+
 async def start_test_server():
     """The time-skipping test server, in-process: for checks (timers and retries skip)."""
     from temporalio.testing import WorkflowEnvironment
 
     return await WorkflowEnvironment.start_time_skipping(
-        runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server")
-    )
+        runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server"),
+        test_server_startup_timeout=STARTUP_TIMEOUT,
+    )  # fmt: skip
 
 
 async def time_skips(client, within: float = 1.0) -> bool:
@@ -155,8 +161,9 @@ async def start_local_dev_server():
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 1)
             return await WorkflowEnvironment.start_local(
-                runtime=quiet_runtime(), dev_server_existing_path=binary, dev_server_log_level="error"
-            )
+                runtime=quiet_runtime(), dev_server_existing_path=binary, dev_server_log_level="error",
+                dev_server_startup_timeout=STARTUP_TIMEOUT,
+            )  # fmt: skip
     finally:
         os.dup2(saved, 1)
         os.close(saved)
