@@ -44,13 +44,6 @@ def pytest_addoption(parser):
 TOGETHER = {"test_api.py", "test_readme_samples.py", "test_solutions.py"}
 
 
-def pytest_xdist_auto_num_workers(config):
-    """`-n auto`: two workers per core (four at least, eight at most). Most tests wait, on
-    servers, timers and processes, not on a CPU: on 2 cores, 4 workers finished catalogues
-    04-06 in 114 s where 2 took 177 s, for the same CPU time."""
-    return min(8, max(4, 2 * (os.cpu_count() or 1)))
-
-
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
