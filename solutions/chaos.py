@@ -29,7 +29,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -98,9 +97,9 @@ class OwnServer:
     """A dev server of this run's own, its history in a file, so it can be restarted."""
 
     def __init__(self, folder: Path):
-        from workbook.server import dev_server_command
+        from workbook.server import dev_server_command, free_port
 
-        self.port, ui_port = _free_port(), _free_port()
+        self.port, ui_port = free_port(), free_port()
         self.command = dev_server_command(self.port, ui_port, folder / "temporal.db")
         self.address = f"127.0.0.1:{self.port}"
         self.process = self._start()
@@ -119,12 +118,6 @@ class OwnServer:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def _until_it_answers(address: str, within: float = 30.0) -> None:

@@ -19,7 +19,6 @@ import json
 import os
 import random
 import select
-import socket
 import subprocess
 import sys
 import tempfile
@@ -131,19 +130,13 @@ class Browser:
         os.close(self._from_browser)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        return probe.getsockname()[1]
-
-
 @asynccontextmanager
 async def dev_server_with_ui():
     """A dev server of our own on free ports (never 7233 and 8233, which a learner's server
     may hold): yields a client and the Web UI's address; stops the server after."""
     from temporalio.client import Client
 
-    from workbook.server import ServerUnreachable, _stop, dev_server_command, quiet_runtime
+    from workbook.server import ServerUnreachable, _stop, dev_server_command, free_port, quiet_runtime
 
     port, ui_port = free_port(), free_port()
     with tempfile.TemporaryFile("w+") as log:

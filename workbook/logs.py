@@ -66,12 +66,10 @@ class OneLineForExpectedFailures(logging.Filter):
         err = record.exc_info[1] if record.exc_info else None
         if err is None:
             return True
+        details = getattr(record, "temporal_activity", None) or {}
+        name = details.get("activity_type", "an activity")
         if _cancelled(err):  # the workflow asked the activity to stop: expected, not a crash
-            details = getattr(record, "temporal_activity", None) or {}
-            name = details.get("activity_type", "an activity")
-            record.msg, record.args = f"{name} cancelled: its workflow asked it to stop (a cancel, or a step it no longer waits for)", ()
-            record.exc_info, record.exc_text, record.stack_info = None, None, None
-            return True
+            return _one_line(record, f"{name} cancelled: its workflow asked it to stop (a cancel, or a step it no longer waits for)")
         try:
             found = expected_failure(err)
         except Exception:  # never let a log line break the worker
@@ -79,8 +77,6 @@ class OneLineForExpectedFailures(logging.Filter):
         if found is None:
             return True
         message, retryable = found
-        details = getattr(record, "temporal_activity", None) or {}
-        name = details.get("activity_type", "an activity")
         attempt = details.get("attempt", 1)
         if not retryable:
             outcome = "not retried"
@@ -88,9 +84,14 @@ class OneLineForExpectedFailures(logging.Filter):
             outcome = f"attempt {attempt}, the last one"
         else:
             outcome = f"attempt {attempt}, Temporal will retry it"
-        record.msg, record.args = f"{name} failed: {message} — {outcome}", ()
-        record.exc_info, record.exc_text, record.stack_info = None, None, None
-        return True
+        return _one_line(record, f"{name} failed: {message} — {outcome}")
+
+
+def _one_line(record: logging.LogRecord, message: str) -> bool:
+    """``record`` says ``message``, without its traceback; kept (True)."""
+    record.msg, record.args = message, ()
+    record.exc_info, record.exc_text, record.stack_info = None, None, None
+    return True
 
 
 def _last_attempt(attempt: int) -> bool:

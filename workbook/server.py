@@ -253,6 +253,15 @@ async def _wait_until_up(process: subprocess.Popen, log, within: float = 30.0, *
             await asyncio.sleep(0.1)
 
 
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on now (for a server of one's own)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _in_use(port: int) -> bool:
     """Something listens on localhost:``port``."""
     import socket

@@ -205,6 +205,19 @@ class Lab:
         )
         return Worker(**config)
 
+    async def start_trip(self, trip, task_queue: str):
+        """Start the learner's BookTripWorkflow for ``trip``; its handle, untyped: a workflow
+        that returns the wrong thing (say a dict saying "failed") is shown as what it
+        returned, not as a TypeError of ours."""
+        started = await self.client.start_workflow(
+            self.modules.workflow.BookTripWorkflow.run,
+            trip,
+            id=trip.trip_id,
+            task_queue=task_queue,
+            execution_timeout=timedelta(minutes=30),
+        )
+        return self.client.get_workflow_handle(started.id, run_id=started.result_run_id)
+
     async def book(
         self,
         trip: TripRequest,
@@ -242,16 +255,7 @@ class Lab:
             plan.runner = await self._runner()
         try:
             async with self.worker(task_queue) if self.task_queue is None else contextlib.nullcontext():
-                started = await self.client.start_workflow(
-                    self.modules.workflow.BookTripWorkflow.run,
-                    trip,
-                    id=trip.trip_id,
-                    task_queue=task_queue,
-                    execution_timeout=timedelta(minutes=30),
-                )
-                # Untyped: a workflow that returns the wrong thing (say a dict saying
-                # "failed") is shown as what it returned, not as a TypeError of ours.
-                handle = self.client.get_workflow_handle(started.id, run_id=started.result_run_id)
+                handle = await self.start_trip(trip, task_queue)
                 result, error, endless = None, "", ""
                 helpers = [asyncio.ensure_future(_cancel_during(handle, cancel_during))] if cancel_during else []
                 if held:

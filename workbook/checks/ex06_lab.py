@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
@@ -96,14 +95,7 @@ async def book(
         async with Worker(**{**config, "workflows": []}):  # the activities, all along
             paused = {"max_cached_workflows": 0} if as_it_lands else {}
             async with workflows(**paused):
-                started = await lab.client.start_workflow(
-                    lab.modules.workflow.BookTripWorkflow.run,
-                    trip,
-                    id=trip.trip_id,
-                    task_queue=task_queue,
-                    execution_timeout=timedelta(minutes=30),
-                )
-                handle = lab.client.get_workflow_handle(started.id, run_id=started.result_run_id)
+                handle = await lab.start_trip(trip, task_queue)
                 reached = cancel_at is None or await _until(lambda: _at_desk(plan, cancel_at), handle)
                 if not as_it_lands or not reached:
                     if cancel_at and reached:
