@@ -29,7 +29,7 @@ FAULT_SCOPE: contextvars.ContextVar[str] = contextvars.ContextVar("fault_scope",
 OPERATIONS = (
     "book_flight", "book_hotel", "book_car", "charge_card", "confirm_trip",
     "cancel_flight", "cancel_hotel", "cancel_car", "refund", "send_email", "award_points",
-    "store_request",
+    "store_request", "book_partner_car", "cancel_partner_car", "issue_tickets",
 )  # fmt: skip
 
 
