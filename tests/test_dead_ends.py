@@ -615,3 +615,32 @@ async def test_piped_output_keeps_the_web_ui_link_on_one_line(clone, env, dev_se
     assert done.returncode == 0, done.stdout + done.stderr
     # Not wrapped at 80 columns: the audit's sentence (and, on localhost:7233, the Web UI link) is one line.
     assert "Audit: zero orphans. Nothing is held or charged for a trip that is not confirmed (1 confirmed)." in done.stdout.splitlines(), done.stdout
+
+
+async def test_a_slow_worker_is_not_called_missing(monkeypatch):
+    """A worker polls, and its first workflow task is slow (a busy laptop): nothing is
+    wrong that the starter can see, so it keeps waiting quietly instead of asking whether
+    the worker runs; it says so only once the wait has lasted VAGUE_AFTER."""
+    from rich.console import Console
+
+    from workbook import report
+
+    monkeypatch.setattr(report, "WORKER_HINT_AFTER", 0.05)
+    monkeypatch.setattr(report, "RECHECK_EVERY", 0.05)
+    monkeypatch.setattr(report, "VAGUE_AFTER", 0.6)
+
+    async def nothing_wrong(handle, source="", in_process=False):
+        return None, None
+
+    async def not_at_work(handle):
+        return ""
+
+    monkeypatch.setattr(report, "_diagnosis", nothing_wrong)
+    monkeypatch.setattr(report, "_at_work", not_at_work)
+    handle = type("Handle", (), {"id": "trip-x"})()
+    mode = report.Mode()  # the starter's: its worker runs in another terminal
+    for finishes_after, says in ((0.3, False), (1.0, True)):
+        console = Console(record=True, width=200)
+        result = asyncio.ensure_future(asyncio.sleep(finishes_after, result="booked"))
+        assert await report._wait_for_worker_elsewhere(handle, result, console, mode) == "booked"
+        assert ("is the worker running?" in console.export_text()) is says

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import os
 import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,6 +28,7 @@ from workbook.timeline import root_cause, timeline_of
 # long enough for a healthy booking with a retry or two; WORKBOOK_PATIENCE changes it.
 WORKER_HINT_AFTER = float(os.environ.get("WORKBOOK_PATIENCE", "5"))
 RECHECK_EVERY = min(2.0, WORKER_HINT_AFTER)  # seconds between later looks, once the first diagnosis is out
+VAGUE_AFTER = 4 * WORKER_HINT_AFTER  # seconds before a wait with no visible cause is called one
 ENDLESS_AFTER = 3  # failed attempts of a never-ending retry before a run in one process gives up
 
 
@@ -272,10 +274,17 @@ async def _wait_for_worker_elsewhere(handle, waiting, console: Console, mode: Mo
     """Keep waiting; say what is wrong after a while, and again whenever that changes
     (a restarted worker got past one mistake and met the next)."""
     done, _ = await asyncio.wait({waiting}, timeout=WORKER_HINT_AFTER)
-    said = None
+    said, started = None, time.monotonic() - WORKER_HINT_AFTER
     while not done:
         kind, reason = await _diagnosis(handle, mode.source())
-        reason = reason or await _at_work(handle) or "is the worker running?"
+        reason = reason or await _at_work(handle)
+        if not reason and time.monotonic() - started < VAGUE_AFTER:
+            # A worker polls and nothing is wrong that we can see: on a busy machine its
+            # first workflow task can take seconds. Guessing now would send the student
+            # looking for a worker that is running; the real cause, if any, shows soon.
+            done, _ = await asyncio.wait({waiting}, timeout=RECHECK_EVERY)
+            continue
+        reason = reason or "is the worker running?"
         news = re.sub(r"\d+", "#", reason)  # a retry count going up is not news
         if said is None or news != said:
             console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason}")
