@@ -141,7 +141,7 @@ def audit(trip_id: str | None = None) -> AuditReport:
     orphans = [
         Orphan(r.trip_id, r.kind, r.id, r.item, r.amount_cents)
         for r in world.reservations(trip_id)
-        if r.status == "held" and r.trip_id not in confirmed
+        if r.status in world.HOLDING and r.trip_id not in confirmed
     ]
     orphans += [
         Orphan(p.trip_id, "charge", p.id, "card payment", p.amount_cents)
@@ -161,7 +161,7 @@ def _double_bookings(trip_id: str | None, confirmed: set[str]) -> list[Orphan]:
     the newest one (which the itinerary names), oldest first."""
     kept: dict[tuple[str, str], list[Orphan]] = {}
     for r in world.reservations(trip_id):
-        if r.status == "held" and r.trip_id in confirmed:
+        if r.status in world.HOLDING and r.trip_id in confirmed:
             kept.setdefault((r.trip_id, r.kind), []).append(Orphan(r.trip_id, r.kind, r.id, r.item, r.amount_cents))
     for p in world.payments(trip_id):
         if p.status == "charged" and p.trip_id in confirmed:

@@ -758,7 +758,7 @@ def expect_itinerary_matches(outcome: Outcome) -> None:
             "reservation ids and payment id."
         )
     trip_id = outcome.trip.trip_id
-    held = {r.kind: r.id for r in world.reservations(trip_id) if r.status == "held"}
+    held = {r.kind: r.id for r in world.reservations(trip_id) if r.status in world.HOLDING}
     held.update({"charge": p.id for p in world.payments(trip_id) if p.status == "charged"})
     kind_of = {value: kind for kind, value in held.items()}
     for name, kind in ITINERARY_FIELDS.items():

@@ -51,7 +51,7 @@ from workbook.world.faults import (  # noqa: F401
     clear_faults,
     slowness,
 )
-from workbook.world.holds import Reservation, PREFIX  # noqa: F401
+from workbook.world.holds import Reservation, PREFIX, HOLDING  # noqa: F401
 from workbook.world.flights import book_flight, cancel_flight  # noqa: F401
 from workbook.world.hotels import book_hotel, cancel_hotel  # noqa: F401
 from workbook.world.cars import book_car, cancel_car  # noqa: F401
@@ -75,4 +75,13 @@ from workbook.world.reading import (  # noqa: F401
     keys,
     confirmed_trips,
     available,
+)
+from workbook.world.status import (  # noqa: F401
+    Upgrade,
+    booking,
+    confirm_booking,
+    left_after,
+    set_available,
+    upgrade_room,
+    upgrades,
 )

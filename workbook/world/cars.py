@@ -8,9 +8,9 @@ from workbook.world.holds import Reservation, _cancel, _check_key, _existing, _h
 
 
 def book_car(
-    trip_id: str, car_type: str, days: int, *, key: str, city: str = "New York"
+    trip_id: str, car_type: str, days: int, *, key: str, city: str = "New York", pending: bool = False
 ) -> Reservation:
-    """Hold one car of ``car_type`` in ``city`` for ``days`` days."""
+    """Hold one car of ``car_type`` in ``city`` for ``days`` days (``pending``: see book_flight)."""
     with _operation("book_car", key, trip_id) as conn:
         row = _existing(conn, "reservations", key)
         _check_key("car", trip_id, key, row)
@@ -30,9 +30,9 @@ def book_car(
             (city, car_type),
         )
         item = f"{city}/{car_type}"
-        return _hold(conn, "car", trip_id, key, item, found["price_cents"] * days)
+        return _hold(conn, "car", trip_id, key, item, found["price_cents"] * days, pending=pending, left=found["cars"] - 1)
 
 
-def cancel_car(*, key: str) -> bool:
+def cancel_car(*, key: str, restock: bool = True) -> bool:
     """Release the car booked with ``key``. True if a car was released."""
-    return _cancel("cancel_car", "car", key)
+    return _cancel("cancel_car", "car", key, restock)

@@ -30,6 +30,7 @@ OPERATIONS = (
     "book_flight", "book_hotel", "book_car", "charge_card", "confirm_trip",
     "cancel_flight", "cancel_hotel", "cancel_car", "refund", "send_email", "award_points",
     "store_request", "book_partner_car", "cancel_partner_car", "issue_tickets",
+    "confirm_booking", "upgrade_room",
 )  # fmt: skip
 
 

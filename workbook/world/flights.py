@@ -7,8 +7,9 @@ from workbook.world.faults import _operation
 from workbook.world.holds import Reservation, _cancel, _check_key, _existing, _hold, _reservation
 
 
-def book_flight(trip_id: str, flight: str, *, key: str) -> Reservation:
-    """Hold one seat on ``flight``. Repeating with the same key returns the same seat."""
+def book_flight(trip_id: str, flight: str, *, key: str, pending: bool = False) -> Reservation:
+    """Hold one seat on ``flight``. Repeating with the same key returns the same seat.
+    ``pending``: the seat is pending (not yet the customer's) until confirm_booking."""
     with _operation("book_flight", key, trip_id) as conn:
         row = _existing(conn, "reservations", key)
         _check_key("flight", trip_id, key, row)
@@ -22,9 +23,9 @@ def book_flight(trip_id: str, flight: str, *, key: str) -> Reservation:
         if found["seats"] <= 0:
             raise NoAvailability(f"flight {flight} is sold out")
         conn.execute("UPDATE flights SET seats = seats - 1 WHERE flight = ?", (flight,))
-        return _hold(conn, "flight", trip_id, key, flight, found["price_cents"])
+        return _hold(conn, "flight", trip_id, key, flight, found["price_cents"], pending=pending, left=found["seats"] - 1)
 
 
-def cancel_flight(*, key: str) -> bool:
+def cancel_flight(*, key: str, restock: bool = True) -> bool:
     """Release the seat booked with ``key``. True if a seat was released."""
-    return _cancel("cancel_flight", "flight", key)
+    return _cancel("cancel_flight", "flight", key, restock)

@@ -16,10 +16,15 @@ class Reservation:
     trip_id: str
     item: str
     amount_cents: int
-    status: str  # "held" or "cancelled"
+    status: str  # "held" or "cancelled"; "pending", then "confirmed", when booked pending=True
 
 
 PREFIX = {"flight": "FL", "hotel": "HT", "car": "CR"}
+# What a reservation still takes from the stock: held (as every exercise books), or, booked
+# with pending=True (exercise 11's semantic lock), pending until confirmed, then confirmed.
+HOLDING = ("held", "pending", "confirmed")
+# What an undo (cancel_*) releases: a confirmed reservation is the customer's, not the saga's.
+RELEASABLE = ("held", "pending")
 
 
 def _reservation(row: sqlite3.Row) -> Reservation:
@@ -37,16 +42,24 @@ def _existing(conn: sqlite3.Connection, table: str, key: str) -> sqlite3.Row | N
     return conn.execute(f"SELECT * FROM {table} WHERE key = ?", (key,)).fetchone()
 
 
-def _hold(conn, kind: str, trip_id: str, key: str, item: str, cents: int) -> Reservation:
+def _hold(
+    conn, kind: str, trip_id: str, key: str, item: str, cents: int, *, pending: bool = False, left: int | None = None
+) -> Reservation:
     cur = conn.execute(
-        "INSERT INTO reservations (kind, trip_id, key, item, amount_cents) "
-        "VALUES (?,?,?,?,?)",
-        (kind, trip_id, key, item, cents),
+        "INSERT INTO reservations (kind, trip_id, key, item, amount_cents, status) "
+        "VALUES (?,?,?,?,?,?)",
+        (kind, trip_id, key, item, cents, "pending" if pending else "held"),
     )
+    if left is not None:  # the desk's receipt: how many were left once this one was taken
+        conn.execute(RECEIPTS)
+        conn.execute("INSERT OR REPLACE INTO receipts VALUES (?,?)", (key, left))
     row = conn.execute(
         "SELECT * FROM reservations WHERE id = ?", (cur.lastrowid,)
     ).fetchone()
     return _reservation(row)
+
+
+RECEIPTS = "CREATE TABLE IF NOT EXISTS receipts (key TEXT PRIMARY KEY, left_after INTEGER NOT NULL)"
 
 
 def _check_key(kind: str, trip_id: str, key: str, row: sqlite3.Row | None) -> None:
@@ -57,13 +70,15 @@ def _check_key(kind: str, trip_id: str, key: str, row: sqlite3.Row | None) -> No
         )
 
 
-def _cancel(operation: str, kind: str, key: str) -> bool:
+def _cancel(operation: str, kind: str, key: str, restock: bool = True) -> bool:
     with _operation(operation, key) as conn:
         row = _existing(conn, "reservations", key)
-        if row is None or row["status"] != "held" or row["kind"] != kind:
+        if row is None or row["status"] not in RELEASABLE or row["kind"] != kind:
             conn.changed = False
             return False  # nothing to undo: safe to call again and again
         conn.execute("UPDATE reservations SET status = 'cancelled' WHERE id = ?", (row["id"],))
+        if not restock:  # the caller puts the stock back itself (exercise 11's write-back)
+            return True
         if kind == "flight":
             conn.execute("UPDATE flights SET seats = seats + 1 WHERE flight = ?", (row["item"],))
         elif kind == "hotel":

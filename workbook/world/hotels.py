@@ -8,9 +8,9 @@ from workbook.world.holds import Reservation, _cancel, _check_key, _existing, _h
 
 
 def book_hotel(
-    trip_id: str, hotel: str, room_type: str, nights: int, *, key: str
+    trip_id: str, hotel: str, room_type: str, nights: int, *, key: str, pending: bool = False
 ) -> Reservation:
-    """Hold one room of ``room_type`` for ``nights`` nights."""
+    """Hold one room of ``room_type`` for ``nights`` nights (``pending``: see book_flight)."""
     with _operation("book_hotel", key, trip_id) as conn:
         row = _existing(conn, "reservations", key)
         _check_key("hotel", trip_id, key, row)
@@ -37,9 +37,9 @@ def book_hotel(
             (hotel, room_type),
         )
         item = f"{hotel}/{room_type}"
-        return _hold(conn, "hotel", trip_id, key, item, found["price_cents"] * nights)
+        return _hold(conn, "hotel", trip_id, key, item, found["price_cents"] * nights, pending=pending, left=found["rooms"] - 1)
 
 
-def cancel_hotel(*, key: str) -> bool:
+def cancel_hotel(*, key: str, restock: bool = True) -> bool:
     """Release the room booked with ``key``. True if a room was released."""
-    return _cancel("cancel_hotel", "hotel", key)
+    return _cancel("cancel_hotel", "hotel", key, restock)

@@ -29,7 +29,7 @@ def trip_total(trip_id: str) -> int:
     with _connect() as conn:
         return conn.execute(
             "SELECT COALESCE(SUM(amount_cents), 0) FROM reservations "
-            "WHERE trip_id = ? AND status = 'held'",
+            "WHERE trip_id = ? AND status IN ('held', 'pending', 'confirmed')",
             (trip_id,),
         ).fetchone()[0]
 
