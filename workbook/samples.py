@@ -196,6 +196,8 @@ GATHER_RAISES = Edit("workflow.py", "book_car)),\n                return_excepti
 CANCEL_UNDOING = Edit("shared.py", "CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = True")
 # Exercise 09's switch: the hotel desk is slow, so that the worker can be killed meanwhile.
 SLOW_HOTEL = Edit("shared.py", "SLOW_HOTEL_SECONDS = 0", "SLOW_HOTEL_SECONDS = 20")
+# Exercise 11's switch: two trips interleaved, and an upgrade request for the first.
+TWO_TRIPS = Edit("shared.py", "TWO_TRIPS_INTERLEAVED = False", "TWO_TRIPS_INTERLEAVED = True")
 AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
 
 RECIPES = (
@@ -378,6 +380,18 @@ RECIPES = (
         Solve(("test_saga.py",)),
         Run("pytest -n 0 -q test_saga.py", exit=0, says=("4 passed",)),
         Run("python -m workbook check 10", "10-check", keep=first_line_of_last_paragraph, exit=0),
+    )),
+    Recipe("11-check", "11", (
+        Run("python -m workbook check 11", exit=1, says=("a booking was lost, its flight is on sale again while a trip holds it",)),
+        Solve(),
+        Run("python -m workbook check 11", "11-check", keep=first_line_of_last_paragraph, exit=0),
+    )),
+    Recipe("11", "11", (
+        Solve(),
+        Worker(),
+        Run("python starter.py", exit=0, says=("Trip booked", "Audit: zero orphans.")),
+        TWO_TRIPS,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "11-two-trips", exit=0),
     )),
     Recipe("10", "10", (
         Worker(),

@@ -227,6 +227,7 @@ class Lab:
         held: tuple[str, ...] = (),
         elsewhere: dict[str, set[int]] | None = None,
         cancel_when_idle: bool = False,
+        released_by: Callable[[], Awaitable[object]] | None = None,
     ) -> Outcome:
         """Run the exercise's workflow for ``trip`` on the learner's worker.
 
@@ -246,7 +247,11 @@ class Lab:
         changes their mind while those desks are at work; the desks are released only
         once the workflow has dealt with the cancel and is idle again.
         ``elsewhere``: activity name: the attempts of it run in another Python process
-        (a fresh import of activities.py), as after a worker restart."""
+        (a fresh import of activities.py), as after a worker restart.
+        ``released_by`` (with ``held``): instead of when the workflow is idle, the held desks
+        are released when this returns; it is awaited once every held desk has been picked
+        up (the workflow waits for them), so the check decides what other trips do while
+        this one is halfway (exercise 11)."""
         task_queue = self.task_queue or f"check-{uuid.uuid4()}"
         plan = plan_for(trip.trip_id)
         plan.held = {name: asyncio.Event() for name in held}
@@ -258,7 +263,9 @@ class Lab:
                 handle = await self.start_trip(trip, task_queue)
                 result, error, endless = None, "", ""
                 helpers = [asyncio.ensure_future(_cancel_during(handle, cancel_during))] if cancel_during else []
-                if held:
+                if held and released_by is not None:
+                    helpers.append(asyncio.ensure_future(_release_after(plan, held, released_by)))
+                elif held:
                     helpers.append(asyncio.ensure_future(_release_when_idle(handle, plan, cancel_when_idle)))
                 try:
                     result = await self._result(handle, endless_after)
@@ -355,6 +362,17 @@ async def _terminate(handle, reason: str) -> None:
 
 
 IDLE_EVERY = 0.03  # real seconds between looks at a workflow whose desks are held
+
+
+async def _release_after(plan: Plan, held: tuple[str, ...], released_by) -> None:
+    """Release the held desks once each has been picked up and ``released_by()`` returned
+    (it ran whatever the check wants done meanwhile); see Lab.book."""
+    try:
+        while not all(name in plan.landing and not plan.landing[name].is_set() for name in held):
+            await asyncio.sleep(IDLE_EVERY)
+        await released_by()
+    finally:
+        plan.release()
 
 
 async def _release_when_idle(handle, plan: Plan, cancel_first: bool = False) -> None:
