@@ -200,6 +200,21 @@ SLOW_HOTEL = Edit("shared.py", "SLOW_HOTEL_SECONDS = 0", "SLOW_HOTEL_SECONDS = 2
 TWO_TRIPS = Edit("shared.py", "TWO_TRIPS_INTERLEAVED = False", "TWO_TRIPS_INTERLEAVED = True")
 AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
 
+# Exercise 12's switches, and the breaker left out (the README quotes its message).
+CAR_RENTAL_DOWN = Edit("shared.py", "CAR_RENTAL_DOWN = False", "CAR_RENTAL_DOWN = True")
+TICKET_DESK_DOWN = Edit("shared.py", "TICKET_DESK_DOWN = False", "TICKET_DESK_DOWN = True")
+NO_BREAKER = Edit("activities.py", """        try:
+            return car_rental.call(
+                world.book_car, trip.trip_id, trip.car_type, trip.rental_days, key=key(trip, "car")
+            ).id
+        except pybreaker.CircuitBreakerError as err:  # open: the desk was not called at all
+            raise ApplicationError(f"book_car: the car rental is skipped ({err})", type="CircuitOpen",
+                                   non_retryable=True) from err  # fmt: skip
+""", """        return world.book_car(
+            trip.trip_id, trip.car_type, trip.rental_days, key=key(trip, "car")
+        ).id
+""")
+
 RECIPES = (
     Recipe("01", "01", (
         Run("python starter.py", "01-orphans", exit=1),
@@ -392,6 +407,28 @@ RECIPES = (
         Run("python starter.py", exit=0, says=("Trip booked", "Audit: zero orphans.")),
         TWO_TRIPS,  # the starter reads shared.py; the worker needs no restart
         Run("python starter.py", "11-two-trips", exit=0),
+    )),
+    Recipe("12-check", "12", (
+        Run("python -m workbook check 12", exit=1, says=("the saga undid a confirmed trip",)),
+        Solve(),
+        NO_BREAKER,
+        Run("python -m workbook check 12", exit=1, says=("the car rental was down, and it was called 30 times for ten trips",)),
+        NO_BREAKER.back,
+        Run("python -m workbook check 12", "12-check", keep=first_line_of_last_paragraph, exit=0),
+    )),
+    # 12 Parts D and E: the breaker lives in the worker, so the second run finds it open;
+    # a restarted worker (Part E) starts with a closed one.
+    Recipe("12", "12", (
+        Solve(),
+        Worker(),
+        Run("python starter.py", exit=0, says=("Trip booked", "car booked by the primary desk")),
+        CAR_RENTAL_DOWN,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "12-car-rental-down", exit=0),
+        Run("python starter.py", "12-breaker-open", exit=0),
+        CAR_RENTAL_DOWN.back,
+        TICKET_DESK_DOWN,
+        Worker(),
+        Run("python starter.py", "12-ticket-desk-down", exit=0),
     )),
     Recipe("10", "10", (
         Worker(),
