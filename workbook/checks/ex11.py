@@ -105,6 +105,10 @@ def _refuse_car(trip) -> None:
 
 def expect_undone(outcome: Outcome) -> None:
     expect_status_failed(outcome)
+    confirmed = [f"{r.kind} {r.id}" for r in world.reservations(outcome.trip.trip_id) if r.status == "confirmed"]
+    expect(not confirmed, f"trip {outcome.trip.trip_id} failed ({outcome.error}), yet its {', '.join(confirmed)} "
+           "had been confirmed before: an undo leaves a confirmed booking alone, so it stays taken. Confirm the "
+           "bookings only at the pivot, in confirm_trip, once the trip is confirmed (Part C).")  # fmt: skip
     expect_no_orphans(outcome)
 
 
@@ -282,8 +286,10 @@ async def dirty_read(lab):
 async def itinerary_after_pivot(lab):
     items = Items(lab)
     declined, email_down = items.trip(card_number=world.DECLINED_CARD), items.trip()
+    unconfirmed = items.trip()
     world.inject("send_email", "fail", scope=email_down.trip_id)
-    failed, stood = await asyncio.gather(book(lab, declined), book(lab, email_down))
+    world.inject("confirm_trip", "refuse", message="confirm_trip: the trip can no longer be confirmed", scope=unconfirmed.trip_id)
+    failed, stood, refused = await asyncio.gather(book(lab, declined), book(lab, email_down), book(lab, unconfirmed))
     sent = [key for operation, key, _ in world.journal() if operation == "send_email" and key.startswith(f"{declined.trip_id}:")]
     if sent or any(r.name == "send_itinerary" for r in failed.timeline.runs):
         raise CheckFailed(
@@ -293,6 +299,7 @@ async def itinerary_after_pivot(lab):
             mistake="email early",
         )
     expect_undone(failed)
+    expect_undone(refused)
     undone = stood.timeline.compensations
     expect(not undone, f"the email service was down, and the saga undid a confirmed trip ({arrow(undone)}): after the "
            "pivot nothing is undone. Catch the email's failure and add a notice instead (Part D).")  # fmt: skip
@@ -303,4 +310,4 @@ async def itinerary_after_pivot(lab):
            "that their itinerary was not sent. Add a notice to Itinerary(..., notices) (Part D).")  # fmt: skip
     expect_confirmed(stood)
     expect_no_orphans(stood)
-    items.expect_exact("after a declined card and an email outage", [declined, email_down])
+    items.expect_exact("after a declined card, an email outage and a refused confirmation", [declined, email_down, unconfirmed])
