@@ -379,3 +379,17 @@ def test_a_slow_fault_says_how_long_each_call_takes(world):
     assert world.slowness("book_car", "T-2", key="T-2:car") == 0.5
     assert world.slowness("book_car", "T-2", key="T-2:car") == 0.0  # times=1: the next call is quick
     assert world.slowness("book_car", "T-3", key="T-3:car") == 0.0
+
+
+def test_a_held_call_waits_until_it_is_released(world):
+    """A "hold" fault keeps the call in slowness() until release(), whatever the time."""
+    world.inject("book_car", "hold", scope="trip-h", seconds=30)
+    waited = []
+    held = threading.Thread(target=lambda: waited.append(world.slowness("book_car", "trip-h", key="trip-h:car")))
+    held.start()
+    held.join(timeout=0.5)
+    assert held.is_alive(), "the held call went on before it was released"
+    assert world.slowness("book_car", "trip-other", key="trip-other:car") == 0.0  # other trips are not held
+    world.release("book_car", "trip-h")
+    held.join(timeout=5)
+    assert not held.is_alive() and waited == [0.0]

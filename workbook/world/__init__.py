@@ -50,6 +50,7 @@ from workbook.world.faults import (  # noqa: F401
     inject,
     clear_faults,
     slowness,
+    release,
 )
 from workbook.world.holds import Reservation, PREFIX, HOLDING  # noqa: F401
 from workbook.world.flights import book_flight, cancel_flight  # noqa: F401

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import random
 import sqlite3
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -14,7 +15,7 @@ from workbook.world.errors import ReplyLost, Refused, ServiceUnavailable
 from workbook.world.store import _transaction
 
 
-FAULT_KINDS = ("fail", "lose_reply", "refuse", "slow")
+FAULT_KINDS = ("fail", "lose_reply", "refuse", "slow", "hold")
 
 
 SLOW_SECONDS = 30.0  # how long a call slowed down by a "slow" fault takes
@@ -51,6 +52,8 @@ def inject(
     kind="lose_reply": the call does its work, commits, then raises ReplyLost.
     kind="refuse": the call raises Refused (a business error: retrying will not help).
     kind="slow": the call takes ``seconds``; see slowness().
+    kind="hold": the call waits until release(operation, scope) (or ``seconds`` pass): a
+    desk kept at work until a story's other events have happened, at any machine speed.
     times=N: only the next N calls misbehave (fail N times, then succeed);
     times=None: every call does. rate (with a seed): each call misbehaves with that
     probability, decided by the seed, so the same seed gives the same story.
@@ -63,7 +66,7 @@ def inject(
     if rate is not None and seed is None:
         raise ValueError("a fault rate needs a seed, so every run tells the same story")
     default = {"lose_reply": "the reply was lost", "refuse": "refused: it can no longer be undone",
-               "slow": "slow"}.get(kind, "service unavailable")  # fmt: skip
+               "slow": "slow", "hold": "held"}.get(kind, "service unavailable")  # fmt: skip
     with _transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO faults VALUES (?,?,?,?,?,?,?,0,?)",
@@ -154,4 +157,24 @@ def slowness(operation: str, trip_id: str, *, key: str) -> float:
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}; choose from {OPERATIONS}")
     with _transaction() as conn:
-        return _fault(conn, operation, "slow", key, trip_id, field="seconds") or 0.0
+        seconds = _fault(conn, operation, "slow", key, trip_id, field="seconds") or 0.0
+        hold = _fault(conn, operation, "hold", key, trip_id, field="seconds")
+    if hold:  # a "hold" fault: wait here until it is released
+        deadline = time.monotonic() + hold
+        while time.monotonic() < deadline and _held(operation, key, trip_id):
+            time.sleep(0.05)
+    return seconds
+
+
+def release(operation: str, scope: str) -> None:
+    """End the "hold" fault on ``operation`` for ``scope``: its held call goes on."""
+    with _transaction() as conn:
+        conn.execute("DELETE FROM faults WHERE operation = ? AND scope = ? AND kind = 'hold'", (operation, scope))
+
+
+def _held(operation: str, key: str, trip_id: str) -> bool:
+    with _transaction() as conn:
+        return conn.execute(
+            "SELECT 1 FROM faults WHERE operation = ? AND kind = 'hold' AND (substr(?, 1, length(scope)) = scope "
+            "OR substr(?, 1, length(scope)) = scope)", (operation, key, trip_id),
+        ).fetchone() is not None  # fmt: skip
