@@ -147,6 +147,15 @@ async def time_skips(client, within: float = 1.0) -> bool:
     return True
 
 
+# The dev server fires a timer up to a second late (its timer queue looks ahead by
+# history.timerProcessorMaxTimeShift, 1 s): an activity retry 1 ms after a failure waits a
+# whole second, and so does a heartbeat timeout's detection. Measured here: two retries of
+# a 1 ms policy, 1.00 s apart by default, 0.01 s apart with 10 ms. The checks' retries run
+# a thousand times faster than the learner's policy says (fast_retries.py); a second per
+# retry undid that. The learner's own server (`workbook server`) keeps the default.
+PROMPT_TIMERS = ["--dynamic-config-value", 'history.timerProcessorMaxTimeShift="10ms"']
+
+
 async def start_local_dev_server():
     """A dev server on a free random port, in-process: for tests and notebooks. Its
     client is ``env.client``; stop it with ``await env.shutdown()``."""
@@ -167,7 +176,7 @@ async def start_local_dev_server():
             os.dup2(devnull.fileno(), 2)
             return await WorkflowEnvironment.start_local(
                 runtime=quiet_runtime(), dev_server_existing_path=binary, dev_server_log_level="error",
-                dev_server_startup_timeout=STARTUP_TIMEOUT,
+                dev_server_startup_timeout=STARTUP_TIMEOUT, dev_server_extra_args=PROMPT_TIMERS,
             )  # fmt: skip
     finally:
         for fd, copy in zip((1, 2), saved):
