@@ -170,12 +170,15 @@ class Lab:
         self._trips += 1
         return example_trip(f"{self.prefix}-{self._trips}-{uuid.uuid4().hex[:6]}", **changes)
 
-    def worker(self, task_queue: str) -> Worker:
+    def worker(self, task_queue: str, activities_from=None) -> Worker:
         """The learner's own worker (their registrations, their executor), on a private
         task queue. It runs the workflow as their worker would: a bug in workflow code
         fails its *task*, which Temporal retries forever; _result() notices that and says
         why. Two interceptors that change nothing the workflow does: retries at a
-        thousandth of their pace (FastRetries), and the check's eyes (observe.Observer)."""
+        thousandth of their pace (FastRetries), and the check's eyes (observe.Observer).
+        ``activities_from``: a module whose activities replace the registered ones of the
+        same name (a fresh import of activities.py, whose module-level state is then this
+        worker's own, as a worker process's is: exercise 12's circuit breaker)."""
         create_worker = getattr(self.modules.worker, "create_worker", None)
         if not create_worker:
             raise CodeError("worker.py has no create_worker(client) function: did you rename it?")
@@ -196,6 +199,9 @@ class Lab:
                 f"add {them} to activities=[...] in worker.py's create_worker(). A worker runs "
                 "only what it was given."
             )
+        if activities_from is not None:
+            fresh = {activity_names([value])[0]: value for value in vars(activities_from).values() if activity_names([value])}
+            config["activities"] = [fresh.get((activity_names([a]) or [""])[0], a) for a in config["activities"]]
         config.update(
             # Without a build id, Worker() hashes the bytecode of every loaded module
             # (an eighth of a second); these workers are never versioned.
