@@ -69,8 +69,14 @@ WORKER_UP_WITHIN = 30.0  # seconds for worker.py to say it polls (a loaded machi
 HOTEL_STARTS_WITHIN = 20.0
 # The worker as the student starts it (python worker.py), on this check's own task queue:
 # shared.TASK_QUEUE is set before worker.py reads it.
+# worker.py as the learner runs it, on the check's task queue, its retries at the checks'
+# pace. A spare (a second argument) loads what every worker needs, then waits for a line on
+# stdin before it runs worker.py: it starts while the first worker works, and polls only
+# once that one is dead, in a fraction of the two seconds a Python process takes to start.
 LAUNCH = (
-    "import runpy, sys, shared; shared.TASK_QUEUE = sys.argv[1]; "
+    "import runpy, sys, shared, temporalio.client, temporalio.worker, workbook.world; "
+    "from workbook.checks import fast_retries; fast_retries.into_every_worker(); "
+    "shared.TASK_QUEUE = sys.argv[1]; sys.argv[2:] and sys.stdin.readline(); "
     "runpy.run_path('worker.py', run_name='__main__')"
 )
 
@@ -250,7 +256,7 @@ async def replay_test(lab):
 class _WorkerProcess:
     """The learner's worker.py, as a process of its own that we can kill."""
 
-    def __init__(self, lab, task_queue: str):
+    def __init__(self, lab, task_queue: str, spare: bool = False):
         env = dict(
             os.environ,
             TEMPORAL_ADDRESS=lab.client.service_client.config.target_host,
@@ -259,9 +265,18 @@ class _WorkerProcess:
         )
         self.folder = lab.modules.folder
         self.popen = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, task_queue], cwd=self.folder, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [sys.executable, "-c", LAUNCH, task_queue, *(["spare"] if spare else [])], cwd=self.folder, env=env,
+            stdin=subprocess.PIPE if spare else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
         )  # fmt: skip
+
+    def go(self) -> None:
+        """A spare starts its worker now."""
+        try:
+            self.popen.stdin.write("go\n")
+            self.popen.stdin.close()
+        except BrokenPipeError:  # it died while waiting: polling() says why
+            pass
 
     async def polling(self) -> None:
         """Wait until it says it polls; a worker that dies first is a bug in the code."""
@@ -287,7 +302,9 @@ class _WorkerProcess:
                 self.popen.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.popen.stdout.close()
+        for stream in (self.popen.stdin, self.popen.stdout):
+            if stream and not stream.closed:
+                stream.close()
 
 
 async def _hotel_running_on(handle, pid: int) -> None:
@@ -321,7 +338,7 @@ async def crash(lab):
     trip = lab.trip()
     world.inject("book_hotel", "slow", times=1, seconds=SLOW)  # the first attempt only
     task_queue = f"{lab.prefix}-crash"
-    workers = [_WorkerProcess(lab, task_queue)]
+    workers = [_WorkerProcess(lab, task_queue), _WorkerProcess(lab, task_queue, spare=True)]
     try:
         await workers[0].polling()
         handle = await lab.client.start_workflow(
@@ -332,7 +349,7 @@ async def crash(lab):
         await _hotel_running_on(handle, workers[0].popen.pid)
         await _expect_heartbeat_timeout(handle)
         workers[0].kill()
-        workers.append(_WorkerProcess(lab, task_queue))
+        workers[1].go()  # a new worker, which has run nothing of this trip
         await workers[1].polling()
         result = None
         try:
