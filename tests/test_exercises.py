@@ -14,7 +14,7 @@ import pytest
 from workbook.checks import load_suite, run_suite
 from workbook.cli import COMMANDS
 from workbook.loader import exercises
-from workbook.verify import drift, judged_tree, readme_problems, todo_count
+from workbook.verify import drift, judged_tree, readme_problems, todo_count, written_whole
 from workbook.world import REPO_ROOT
 
 EXERCISES = exercises()
@@ -55,7 +55,8 @@ async def test_practice_is_unsolved_as_shipped(exercise, server, shipped):
 def test_practice_differs_from_solution_only_in_todos(exercise, shipped):
     committed = shipped / exercise.name
     assert drift(committed / "practice", committed / "solution") == []
-    assert todo_count(committed / "practice") > 0
+    # Exercise 13's workflow.py is written whole (verify.WRITTEN_WHOLE): no TODO, no drift rule.
+    assert todo_count(committed / "practice") > 0 or written_whole(committed / "practice")
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda f: f.name)
@@ -69,3 +70,19 @@ def test_hints_ask_before_they_tell(exercise):
     assert len(hints) >= 3
     assert "?" in hints[0], "the first hint should be a question"
     assert "solution" in hints[-1], "the last hint should point at the solution"
+
+
+def test_only_exercise_13_writes_a_file_whole(tmp_path):
+    """The drift rule's one exception (verify.WRITTEN_WHOLE) is exercise 13's workflow.py: any
+    other file of 13 that differs from its solution is drift, as in every exercise."""
+    from workbook.verify import WRITTEN_WHOLE
+
+    assert WRITTEN_WHOLE == {"13": ("workflow.py",)}
+    exercise = tmp_path / "13-order-fulfilment"
+    for target in ("practice", "solution"):
+        (exercise / target).mkdir(parents=True)
+        (exercise / target / "workflow.py").write_text(f"# {target}: anything\n")
+        (exercise / target / "activities.py").write_text("x = 1\n")
+    assert drift(exercise / "practice", exercise / "solution") == []
+    (exercise / "practice" / "activities.py").write_text("x = 2\n")
+    assert drift(exercise / "practice", exercise / "solution")[0].startswith("activities.py: line 1 differs")

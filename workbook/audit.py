@@ -10,6 +10,11 @@ here (a step retried under a new idempotency key booked again). A clean world ha
 
 What a trip flagged for manual attention still holds (an undo the provider refused) is
 listed apart, as flagged: a person has it in hand, so it is not a silent orphan.
+
+The online shop (exercise 13, world.orders) is audited the same way: stock reserved,
+money authorised or captured, or a pickup booked for an order that is not complete (its
+parcel not handed to the courier) is an orphan, of kind "stock", "authorisation",
+"capture" or "pickup"; a flagged order's are listed as flagged.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class AuditReport:
     confirmed_trips: int = 0
     double_bookings: list[Orphan] = field(default_factory=list)  # the extras, see above
     flagged: list[Orphan] = field(default_factory=list)  # held by trips a person settles
+    complete_orders: int = 0  # the online shop's (exercise 13)
 
     @property
     def clean(self) -> bool:
@@ -68,6 +74,11 @@ class AuditReport:
     def charged_cents(self) -> int:
         return sum(o.amount_cents for o in self.charges)
 
+    @property
+    def order_money_cents(self) -> int:
+        """Money authorised or captured for orders that are not complete."""
+        return sum(o.amount_cents for o in self.orphans if o.kind in ("authorisation", "capture"))
+
     def to_dict(self) -> dict:
         return {
             "orphans": len(self.orphans),
@@ -79,6 +90,8 @@ class AuditReport:
             "double_bookings": len(self.double_bookings),
             "double_booking_details": [asdict(o) for o in self.double_bookings],
             **({"flagged": len(self.flagged), "flagged_details": [asdict(o) for o in self.flagged]} if self.flagged else {}),
+            **({"complete_orders": self.complete_orders, "order_money_cents": self.order_money_cents}
+               if self.complete_orders or self.order_money_cents else {}),
         }
 
     def __rich__(self):
@@ -87,7 +100,7 @@ class AuditReport:
         if self.clean and not self.flagged:
             return (
                 "[bold green]Audit: zero orphans.[/] Nothing is held or charged for a trip "
-                f"that is not confirmed ({self.confirmed_trips} confirmed)."
+                f"that is not confirmed ({self.confirmed_trips} confirmed)." + self._orders_line()
             )
         table = Table(title=self.title, title_style="bold red" if not self.clean else "bold yellow")
         for column in ("trip", "what", "id", "item", "amount"):
@@ -95,6 +108,8 @@ class AuditReport:
         for row in self._rows():
             table.add_row(*row)
         captions = [f"Charged and not refunded: {dollars(self.charged_cents)}"] if self.charges else []
+        if self.order_money_cents:
+            captions.append(f"Authorised or captured for orders not complete: {dollars(self.order_money_cents)}")
         if self.double_bookings:
             extra = dollars(sum(o.amount_cents for o in self.double_bookings))
             captions.append(f"Booked again for confirmed trips: {extra}")
@@ -103,6 +118,12 @@ class AuditReport:
         table.caption = "\n".join(captions) or None
         return table
 
+
+    def _orders_line(self) -> str:
+        """The online shop's half of a clean audit, when it has complete orders."""
+        if not self.complete_orders:
+            return ""
+        return f" Nor for an order that is not complete ({self.complete_orders} complete)."
 
     def __str__(self) -> str:
         if self.clean and not self.flagged:
@@ -148,11 +169,20 @@ def audit(trip_id: str | None = None) -> AuditReport:
         for p in world.payments(trip_id)
         if p.status == "charged" and p.trip_id not in confirmed
     ]
+    complete = world.orders.complete_orders()
+    if trip_id is not None:
+        complete &= {trip_id}
+    orphans += [
+        Orphan(h.order_id, h.kind, h.id, h.item, h.amount_cents)
+        for h in world.orders.holdings(trip_id)
+        if h.status in world.orders.HOLDING[h.kind] and h.order_id not in complete
+    ]
     return AuditReport(
         orphans=[o for o in orphans if o.trip_id not in flagged],
         confirmed_trips=len(confirmed),
         double_bookings=_double_bookings(trip_id, confirmed),
         flagged=[o for o in orphans if o.trip_id in flagged],
+        complete_orders=len(complete),
     )
 
 

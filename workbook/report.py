@@ -362,18 +362,22 @@ def _workflow_source() -> str:
     return path.read_text() if path.exists() else ""
 
 
-async def follow(handle: WorkflowHandle, console: Console | None = None, mode: Mode | None = None) -> int:
+async def follow(
+    handle: WorkflowHandle, console: Console | None = None, mode: Mode | None = None,
+    done: str = "Trip booked", not_done: str = "Trip not booked",
+) -> int:
     """Wait for the workflow, then print the story. Exit status: 0 booked, 1 not.
 
     ``mode`` (default: the one set by running_in(), else "starter") decides what the
-    advice says when the workflow cannot go on; see Mode."""
+    advice says when the workflow cannot go on; see Mode. ``done``/``not_done``: the
+    words of the outcome (exercise 13 fulfils an order, it books no trip)."""
     console = console or terminal.console(highlight=False)
     mode = mode or _MODE.get()
     console.print(f"Started workflow [bold]{handle.id}[/].{web_ui_link(handle)}")
     try:
         itinerary = await wait_for_result(handle, console, mode)
     except WorkflowFailureError as failure:
-        console.print(f"[bold red]Trip not booked:[/] {root_cause(failure)}")
+        console.print(f"[bold red]{not_done}:[/] {root_cause(failure)}")
         itinerary, code = None, 1
     except WorkflowStopped:
         itinerary, code = None, 1
@@ -385,7 +389,7 @@ async def follow(handle: WorkflowHandle, console: Console | None = None, mode: M
         code = 0 if itinerary is not None else 1
     timeline = await timeline_of(handle)
     if code == 0:
-        console.print(f"[bold green]Trip booked:[/] {itinerary}")
+        console.print(f"[bold green]{done}:[/] {itinerary}")
     elif timeline.status == "Completed":
         console.print(_completed_without_itinerary(timeline))
     console.print(timeline)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-COMPENSATION_PREFIXES = ("cancel_", "refund", "undo_", "release_", "compensate_")
+COMPENSATION_PREFIXES = ("cancel_", "refund", "undo_", "release_", "compensate_", "void_")  # void_: exercise 13
 
 _ACTIVITY_ENDINGS = {
     "activity_task_completed_event_attributes": "completed",

@@ -122,6 +122,8 @@ class Suite:
     # "test": the time-skipping test server; "dev": a local dev server, for what the
     # test server gets wrong (activities run after a workflow was cancelled).
     server: str = "test"
+    # The workflow class the learner's workflow.py defines (exercise 13 fulfils an order).
+    workflow: str = "BookTripWorkflow"
 
     def check(self, title: str):
         """Decorator: register ``async def name(lab)`` as a check with a plain title."""
@@ -184,10 +186,10 @@ class Lab:
             raise CodeError("worker.py has no create_worker(client) function: did you rename it?")
         # Built on a throwaway queue and never run: we only read its configuration.
         config = create_worker(self.client, task_queue=f"{task_queue}-as-written").config()
-        workflow_class = self.modules.workflow.BookTripWorkflow
+        workflow_class = self.workflow_class
         if workflow_class not in config.get("workflows", []):
             raise CodeError(
-                "BookTripWorkflow is not registered on the worker: add it to workflows=[...] "
+                f"{workflow_class.__name__} is not registered on the worker: add it to workflows=[...] "
                 "in worker.py's create_worker()."
             )
         registered = activity_names(config.get("activities", []))
@@ -211,14 +213,23 @@ class Lab:
         )
         return Worker(**config)
 
+    @property
+    def workflow_class(self):
+        """The learner's workflow class: BookTripWorkflow, or the one their Suite names."""
+        name = getattr(self.modules, "workflow_name", "BookTripWorkflow")
+        found = getattr(self.modules.workflow, name, None)
+        if found is None:
+            raise CodeError(f"workflow.py defines no class {name}: did you rename it? The worker and the starter use that name.")
+        return found
+
     async def start_trip(self, trip, task_queue: str):
         """Start the learner's BookTripWorkflow for ``trip``; its handle, untyped: a workflow
         that returns the wrong thing (say a dict saying "failed") is shown as what it
         returned, not as a TypeError of ours."""
         started = await self.client.start_workflow(
-            self.modules.workflow.BookTripWorkflow.run,
+            self.workflow_class.run,
             trip,
-            id=trip.trip_id,
+            id=workflow_id(trip),
             task_queue=task_queue,
             execution_timeout=timedelta(minutes=30),
         )
@@ -259,7 +270,7 @@ class Lab:
         up (the workflow waits for them), so the check decides what other trips do while
         this one is halfway (exercise 11)."""
         task_queue = self.task_queue or f"check-{uuid.uuid4()}"
-        plan = plan_for(trip.trip_id)
+        plan = plan_for(workflow_id(trip))
         plan.held = {name: asyncio.Event() for name in held}
         if elsewhere:
             plan.elsewhere = elsewhere
@@ -294,8 +305,8 @@ class Lab:
                 timeline = await timeline_of(handle)
                 went_on = await _went_on(handle, held, plan) if held else []
         finally:
-            PLANS.pop(trip.trip_id, None)
-        return Outcome(trip, timeline.status, timeline, result, error, audit(trip.trip_id), endless, went_on)
+            PLANS.pop(workflow_id(trip), None)
+        return Outcome(trip, timeline.status, timeline, result, error, audit(workflow_id(trip)), endless, went_on)
 
     async def _runner(self):
         """The other process that runs attempts ``elsewhere`` (one per Lab, started once)."""
@@ -358,6 +369,11 @@ class Lab:
             )
         finally:
             waiting.cancel()
+
+
+def workflow_id(request) -> str:
+    """The workflow id of a booking request: a trip's id, or an order's (exercise 13)."""
+    return getattr(request, "trip_id", None) or request.order_id
 
 
 async def _terminate(handle, reason: str) -> None:
@@ -614,6 +630,7 @@ async def run_suite(
             if exits:
                 raise CodeError(exits)
             with instrumented(folder), loaded(folder) as modules:
+                modules.workflow_name = suite.workflow
                 if suite.uses_temporal:
                     results = await _run_side_by_side(checks, modules, client, Path(scratch), first_failure)
                 else:

@@ -14,7 +14,8 @@ Rules the exercises rely on:
 * Faults are injected on purpose and deterministically (see ``inject``).
 
 Package layout: one module per service (flights, hotels, cars, cards for payments,
-trips), with faults, the store (the SQLite file) and reading. Import the package, not
+trips), with faults, the store (the SQLite file) and reading. A second domain, the online
+shop of exercise 13 (stock, authorisations and captures, pickups), is ``world.orders``. Import the package, not
 the modules: ``from workbook import world; world.book_flight(...)``.
 """
 
@@ -77,6 +78,7 @@ from workbook.world.reading import (  # noqa: F401
     confirmed_trips,
     available,
 )
+from workbook.world import orders  # noqa: F401  (the online shop, exercise 13: world.orders.reserve_stock(...))
 from workbook.world.status import (  # noqa: F401
     Upgrade,
     booking,

@@ -32,6 +32,9 @@ OPERATIONS = (
     "cancel_flight", "cancel_hotel", "cancel_car", "refund", "send_email", "award_points",
     "store_request", "book_partner_car", "cancel_partner_car", "issue_tickets",
     "confirm_booking", "upgrade_room",
+    # the online shop (orders.py, exercise 13)
+    "reserve_stock", "release_stock", "authorise_payment", "void_authorisation", "capture_payment",
+    "refund_capture", "book_pickup", "cancel_pickup", "hand_to_courier", "send_receipt",
 )  # fmt: skip
 
 
