@@ -33,6 +33,7 @@ SWITCHES = {
     "08": ("CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = True"),
     "09": ("SLOW_HOTEL_SECONDS = 0", "SLOW_HOTEL_SECONDS = 20"),
     "10": ('CARD_NUMBER = "4242424242424242"', 'CARD_NUMBER = "424242424242424"'),
+    "12": ("CAR_RENTAL_DOWN = False", "CAR_RENTAL_DOWN = True"),
 }
 
 
@@ -121,6 +122,7 @@ MALFORMED = [
     ("07", "HOTEL_FAILS_WHILE_CAR_BOOKS = False", "HOTEL_FAILS_WHILE_CAR_BOOKS = 1", "in shared.py, HOTEL_FAILS_WHILE_CAR_BOOKS should be True or False"),
     ("08", "CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = 1", "in shared.py, CANCEL_WHILE_UNDOING should be True or False"),
     ("09", "SLOW_HOTEL_SECONDS = 0", 'SLOW_HOTEL_SECONDS = "20"', "in shared.py, SLOW_HOTEL_SECONDS should be a whole number"),
+    ("12", "TICKET_DESK_DOWN = False", "TICKET_DESK_DOWN = 1", "in shared.py, TICKET_DESK_DOWN should be True or False"),
 ]  # fmt: skip
 
 
