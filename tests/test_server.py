@@ -11,10 +11,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio import activity, workflow
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from workbook.server import (
     DEFAULT_ADDRESS,
@@ -169,3 +173,26 @@ def test_workbook_server_on_a_port_another_program_holds(python, tmp_path):
     assert done.returncode == 1
     assert f"localhost:{port} is taken by another program" in done.stdout
     assert "--port 7234" in done.stdout
+
+
+@activity.defn(name="desk_at_work")
+async def desk_at_work() -> str:
+    await asyncio.sleep(1.5)  # real seconds: the test server must not skip time meanwhile
+    return "done"
+
+
+@workflow.defn(name="OneDesk", sandboxed=False)
+class OneDesk:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(desk_at_work, start_to_close_timeout=timedelta(seconds=30))
+
+
+async def test_results_awaited_side_by_side_leave_time_locked_while_activities_run(env):
+    """Two results waited on at once (as checks side by side do): with the SDK's own
+    unlock per waiter, the test server's lock count went below zero, time skipped while
+    the desks worked, and one activity timed out after 1.5 real seconds of a 30 s budget."""
+    task_queue = f"side-by-side-{uuid.uuid4()}"
+    async with Worker(env.client, task_queue=task_queue, workflows=[OneDesk], activities=[desk_at_work]):
+        handles = [await env.client.start_workflow(OneDesk.run, id=f"{task_queue}-{n}", task_queue=task_queue) for n in range(2)]
+        assert await asyncio.gather(*(handle.result() for handle in handles)) == ["done", "done"]

@@ -121,10 +121,51 @@ async def start_test_server():
     """The time-skipping test server, in-process: for checks (timers and retries skip)."""
     from temporalio.testing import WorkflowEnvironment
 
-    return await WorkflowEnvironment.start_time_skipping(
+    environment = await WorkflowEnvironment.start_time_skipping(
         runtime=quiet_runtime(), test_server_existing_path=find_binary("temporal-test-server"),
         test_server_startup_timeout=STARTUP_TIMEOUT,
     )  # fmt: skip
+    return _balanced(environment)
+
+
+def _balanced(environment):
+    """The test server's time lock, unlocked once for any number of waiters. The SDK's
+    handles unlock it for each result() they wait on and lock it again after; two waits
+    side by side (checks run concurrently) send unlock, unlock, lock, lock, and the
+    server's lock count goes below zero between them: time then skips while an activity
+    runs, and its timeouts fire at once. Here the first waiter unlocks, the last locks,
+    and the calls go out one at a time, so the server always sees what we mean."""
+    from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
+
+    waiters, unlocked, calls = 0, False, asyncio.Lock()
+    automatic = environment.time_skipping_unlocked
+
+    async def settle() -> None:
+        nonlocal unlocked
+        async with calls:
+            if (waiters > 0) != unlocked:
+                service = environment.client.test_service
+                await (service.unlock_time_skipping(UnlockTimeSkippingRequest()) if not unlocked else
+                       service.lock_time_skipping(LockTimeSkippingRequest()))  # fmt: skip
+                unlocked = not unlocked
+
+    @asynccontextmanager
+    async def time_skipping_unlocked():
+        nonlocal waiters
+        if not environment._auto_time_skipping:  # auto_time_skipping_disabled(): as the SDK does
+            async with automatic():
+                yield
+            return
+        waiters += 1
+        try:
+            await settle()
+            yield
+        finally:
+            waiters -= 1
+            await asyncio.shield(settle())
+
+    environment.time_skipping_unlocked = time_skipping_unlocked
+    return environment
 
 
 async def time_skips(client, within: float = 1.0) -> bool:
