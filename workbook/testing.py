@@ -36,7 +36,7 @@ CHECK_EXECUTION_TIMEOUT = timedelta(days=1)
 
 async def start_time_skipping() -> WorkflowEnvironment:
     """A time-skipping WorkflowEnvironment: use it as ``async with await ... as env``."""
-    from workbook.server import quiet_runtime, start_test_server
+    from workbook.server import _balanced, quiet_runtime, start_test_server
 
     target = os.environ.get(SHARED_SERVER)
     if not target:
@@ -44,7 +44,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
     client = await temporalio.client.Client.connect(
         target, runtime=quiet_runtime(), interceptors=[_BoundedWorkflows()]
     )
-    return _SharedTimeSkipping(client)
+    return _balanced(_SharedTimeSkipping(client))  # results awaited side by side keep time locked
 
 
 def _v1_environment() -> type:
