@@ -3,7 +3,8 @@
 Every lesson of the exercises that lives in an activity is here: an idempotency key per
 trip and step (04), business errors that fail at once and outages that are retried (02),
 undos that are safe to run when nothing was booked (03), a person called in when an undo
-fails for good (06), an auxiliary email nobody undoes (05).
+fails for good (06), an auxiliary email nobody undoes (05), and the car rental behind a
+circuit breaker, with a partner desk to fall back on (12).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict
 
+import pybreaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -79,18 +81,45 @@ def cancel_hotel(request: BookingRequest) -> None:
     world.cancel_hotel(key=key(request, "hotel"))
 
 
+# The car rental's circuit breaker: one per worker process, shared by every trip it runs
+# (exercise 12). After three outages in a row, for 30 s, trips that may go to the partner
+# desk go there without calling the car rental; then one trial call decides. A desk that
+# has no car left is healthy: business errors don't count.
+CAR_RENTAL = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=30, exclude=[world.BookingError], name="car rental")
+
+
 @activity.defn
 def book_car(request: BookingRequest) -> str:
     take_time("book_car", request, "car")
     with business_errors_are_final():
         city = SEED.car_desk(SEED.city(request.destination), request.day)
-        booked = world.book_car(request.trip_id, request.car_type, request.rental_days, key=key(request, "car"), city=city)
-        return booked.id
+        args = (request.trip_id, request.car_type, request.rental_days)
+        if not request.partner_car_ok:  # the car rental is its only desk: a call is always worth trying
+            return world.book_car(*args, key=key(request, "car"), city=city).id
+        try:
+            return CAR_RENTAL.call(world.book_car, *args, key=key(request, "car"), city=city).id
+        except pybreaker.CircuitBreakerError as err:  # open: the desk was not called
+            raise ApplicationError(f"the car rental is skipped ({err})", type="CircuitOpen", non_retryable=True) from err
 
 
 @activity.defn
 def cancel_car(request: BookingRequest) -> None:
     world.cancel_car(key=key(request, "car"))
+
+
+@activity.defn
+def book_partner_car(request: BookingRequest) -> str:
+    """The same car from the partner desk, when the car rental could not book it."""
+    take_time("book_partner_car", request, "partner_car")
+    with business_errors_are_final():
+        city = SEED.car_desk(SEED.city(request.destination), request.day)
+        args = (request.trip_id, request.car_type, request.rental_days)
+        return world.book_partner_car(*args, key=key(request, "partner_car"), city=city).id
+
+
+@activity.defn
+def cancel_partner_car(request: BookingRequest) -> None:
+    world.cancel_partner_car(key=key(request, "partner_car"))
 
 
 @activity.defn
@@ -127,5 +156,6 @@ def flag_for_attention(request: BookingRequest, reason: str) -> None:
 
 ALL_ACTIVITIES = [
     store_booking_request, book_flight, cancel_flight, book_hotel, cancel_hotel, book_car, cancel_car,
-    charge_payment, refund_payment, confirm_trip, send_confirmation_email, flag_for_attention,
+    book_partner_car, cancel_partner_car, charge_payment, refund_payment, confirm_trip, send_confirmation_email,
+    flag_for_attention,
 ]  # fmt: skip

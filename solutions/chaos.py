@@ -205,6 +205,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy-world", type=int, default=0, help=f"times the world's database is locked for {BUSY_SECONDS:g} s")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--partner", action="store_true", help="trips accept the partner desk's car (exercise 12)")
     args = parser.parse_args(argv)
     # A SIGTERM (timeout, a CI's cancel) stops the run as Ctrl-C does, so the workers and the
     # dev server it started are stopped too, not left running.
@@ -220,6 +221,8 @@ async def main(argv: list[str] | None = None) -> int:
     for operation in ("book_hotel", "book_car"):
         world.inject(operation, "slow", rate=0.33, seed=f"{args.seed}-{operation}", seconds=rng.uniform(0.5, 2.0))
     scenarios = generated(seed, args.bookings, rng)
+    for scenario in scenarios:
+        scenario.request.partner_car_ok = args.partner
     faults = (["kill"] * args.kills + ["zombie"] * args.zombies + ["restart"] * args.server_restarts
               + ["busy"] * args.busy_world)  # fmt: skip
     rng.shuffle(faults)

@@ -159,12 +159,16 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="the seed that draws trips and outages")
     parser.add_argument("--no-worker", action="store_true", help="use workers started elsewhere")
     parser.add_argument("--task-queue", default=TASK_QUEUE, help=f"the workers' queue (default {TASK_QUEUE})")
+    parser.add_argument("--partner", action="store_true",
+                        help="every trip accepts the partner desk's car when the car rental cannot book one")  # fmt: skip
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1 or args.concurrency < 1:
         parser.error("--count and --concurrency must be at least 1")
 
     seed, rng = load_seed(SEED_FILE), random.Random(args.seed)
     scenarios = generated(seed, args.count, rng) if args.count else named(seed, rng)
+    for scenario in scenarios:
+        scenario.request.partner_car_ok = args.partner
     if args.no_worker:  # the workers elsewhere book in the capstone's world: this run starts it afresh
         use_capstone_world()
         console.print(f"Starting the travel world {world.db_path()} afresh: what was booked there "

@@ -1,7 +1,8 @@
 """The capstone's booking workflow: one saga that uses every lesson of the workbook.
 
 store the request → book the flight → book the hotel and the car at once → charge the card
-(the pivot) → confirm → email the customer (auxiliary: its failure undoes nothing).
+(the pivot) → confirm → email the customer (auxiliary: its failure undoes nothing). A trip
+that accepts a partner's car gets one when the car rental cannot book it (exercise 12).
 A failure or a cancel before the pivot undoes what was booked, newest first, shielded from
 the cancel (the Saga helper of exercise 08); an undo that fails for good hands the trip to
 a person.
@@ -20,8 +21,9 @@ from saga import Saga, SagaCompensationError
 
 with workflow.unsafe.imports_passed_through():
     from activities import (
-        book_car, book_flight, book_hotel, cancel_car, cancel_flight, cancel_hotel, charge_payment,
-        confirm_trip, flag_for_attention, refund_payment, send_confirmation_email, store_booking_request,
+        book_car, book_flight, book_hotel, book_partner_car, cancel_car, cancel_flight, cancel_hotel,
+        cancel_partner_car, charge_payment, confirm_trip, flag_for_attention, refund_payment,
+        send_confirmation_email, store_booking_request,
     )  # fmt: skip
     from shared import BookingRequest, BookingResult
 
@@ -34,6 +36,21 @@ def step_options(request: BookingRequest) -> dict:
     policy = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=max(1, request.attempts))
     # The heartbeat timeout: a slow desk heartbeats, so a worker that died is noticed in 2 s.
     return dict(start_to_close_timeout=timedelta(seconds=5), heartbeat_timeout=timedelta(seconds=2), retry_policy=policy)
+
+
+async def book_a_car(request: BookingRequest, saga: Saga, step: dict) -> str:
+    """The car rental's car; or, for a trip that accepts one, the partner desk's, before
+    anything is undone. A car type nobody rents (UnknownItem) is unknown to the partner too."""
+    try:
+        return await workflow.execute_activity(book_car, request, **step)
+    except ActivityError as err:
+        if not request.partner_car_ok or getattr(err.cause, "type", "") == "UnknownItem":
+            raise
+    # The car rental may have booked a car and lost every reply: release it first, or the
+    # trip would hold two cars.
+    await workflow.execute_activity(cancel_car, request, **UNDO)
+    saga.add(cancel_partner_car, request)  # before the step: a lost reply may hide a booking
+    return await workflow.execute_activity(book_partner_car, request, **step)
 
 
 @workflow.defn
@@ -52,7 +69,7 @@ class TravelBookingWorkflow:
                 # still being booked when the hotel fails is undone after it lands.
                 hotel, car = await asyncio.gather(
                     workflow.execute_activity(book_hotel, request, **step),
-                    workflow.execute_activity(book_car, request, **step),
+                    book_a_car(request, saga, step),
                     return_exceptions=True,
                 )
                 for outcome in (hotel, car):
