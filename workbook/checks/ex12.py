@@ -28,24 +28,30 @@ What the README teaches, and what proves it:
 
 | README point                                         | scenario (check)                             | what fails when it is violated                        |
 | ---------------------------------------------------- | -------------------------------------------- | ----------------------------------------------------- |
-| A: the tickets come after the pivot, out of the try  | tickets_desk_down (8 failed attempts);       | "undid a confirmed trip" (refund_payment ... after    |
-|                                                      | tickets_refused                              | the pivot); "issued before the trip was confirmed"    |
-| A: FORWARD retries until it succeeds (no             | tickets_desk_down: the policy as scheduled   | "gives up after N attempts"; "gave up after N         |
-|    maximum_attempts), backing off                    | in history, and the outage itself            | attempts"                                             |
-| A: a refusal hands the trip to a person, the payment | tickets_refused (the airline refuses for     | "ran after the airline refused"; "ended Failed"; "was |
-|    stays, the trip stays booked                      | good)                                        | not flagged"                                          |
-| B: the partner is tried before anything is undone    | car_rental_fails (no car; an outage for      | "compensated instead of asking the partner";          |
-|    (any ActivityError of book_car)                   | good; its breaker open)                      | "cancel_... ran before"                               |
-| B: compensate only when both fail; the partner's     | both_desks_fail (the partner refuses; the    | "never ran"; orphans; "ended Completed"               |
-|    undo registered before it is called               | partner books and loses every reply)         |                                                       |
-| B: the trip records which desk booked                | booked (primary), car_rental_fails (partner) | "car_desk"                                            |
-| C: one breaker for the worker, around the car rental | outage_ten_trips: ten trips, the car rental  | "the car rental was called N times"; a breaker made   |
-|    call, fail_max=CAR_DESK_FAILURES                  | down for good                                | per call or per workflow is named                     |
-| C: an open breaker fails book_car at once, and the   | outage_ten_trips                             | as in B: "compensated instead of asking the partner"  |
+| A: the tickets come after the pivot, out of the try  | tickets_desk_down (8 failed attempts);       | "the saga undid a confirmed trip" (refund_payment ... |
+|                                                      | tickets_refused; booked                      | after the pivot); "called before the trip was         |
+|                                                      |                                              | confirmed"                                            |
+| A: FORWARD retries until it succeeds (no             | tickets_desk_down: the outage itself, then   | "gave up after N attempts"; "gives up after N         |
+|    maximum_attempts, no schedule_to_close_timeout)   | the policy as scheduled in history           | attempts"; "when its schedule_to_close_timeout ends"  |
+| A: a refusal hands the trip to a person, the payment | tickets_refused (the airline refuses for     | "ran after the pivot"; "nobody was told"; "does not   |
+|    stays, the trip stays booked (Completed)          | good)                                        | say that the tickets"; "ended Failed"                 |
+| B: the partner is tried before anything is undone    | car_rental_fails (no SUV at the car rental;  | "compensated ... instead of asking the partner desk"; |
+|    (any ActivityError of book_car)                   | an outage for good); outage_ten_trips (its   | "book_partner_car was called before book_car had      |
+|                                                      | breaker open)                                | failed"                                               |
+| B: compensate only when both fail; the partner's     | both_desks_fail (the partner refuses; the    | "register the partner's undo before you call it";     |
+|    undo registered before it is called               | partner books and loses every reply)         | "ran before the partner desk had answered"; "ended"   |
+| B: the trip records which desk booked                | booked (primary), car_rental_fails (partner) | "car_desk="; "the trip holds no car"                  |
+| C: one breaker for the worker, around the car rental | outage_ten_trips: the car rental down for    | "it was called N times for ten trips", with the line  |
+|    call, fail_max=CAR_DESK_FAILURES,                 | good; one trip, then nine at once            | of a breaker made inside a function or in workflow.py,|
+|    reset_timeout=CAR_DESK_COOLDOWN_SECONDS           |                                              | or the breaker's own fail_max / reset_timeout         |
+| C: exclude=[world.BookingError]: "no car" is healthy | car_rental_fails: three SUV trips, then an   | "the breaker counted the answers as failures"         |
+|                                                      | economy car the car rental has               |                                                       |
+| C: an open breaker fails book_car at once, and the   | outage_ten_trips, cooldown_trial             | as in B                                               |
 |    partner books                                     |                                              |                                                       |
-| C: after the cooldown one trial call decides         | cooldown_trial (still down: one call, open   | "no trial call"; "called N times"; "went to the       |
-|    (half-open)                                       | again; back: the car rental books again)     | partner" after it was back                            |
-| zero orphans, no double booking; nothing flagged     | every scenario                               | orphans; "double bookings"; "flagged"                 |
+| C: after the cooldown one trial call decides         | cooldown_trial (still down: one call, then   | "no trial call"; "called N times for one trip"; "the  |
+|    (half-open)                                       | none; back: the trial books the car)         | next trip called the car rental again"; "found no     |
+|                                                      |                                              | breaker" (not a pybreaker one)                        |
+| zero orphans, no double booking; nothing flagged     | every scenario                               | orphans; "double bookings"; "flagged for a person"    |
 | when nothing failed for good                         |                                              |                                                       |
 
 A source scan never fails an answer by itself: it only names the line behind a failure
