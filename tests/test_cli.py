@@ -155,3 +155,15 @@ def test_the_terminal_loop_activates_the_venv_in_every_terminal():
     readme = (REPO_ROOT / "README.md").read_text()
     loop = readme[readme.index("The usual loop, in three terminals") :].split("```")[1]
     assert loop.splitlines()[1].startswith(". .venv/bin/activate") and "every terminal" in loop.splitlines()[1]
+
+
+def test_a_terminal_without_the_venv_is_told_in_one_line_to_activate_it():
+    """`python -m workbook` from the root of a terminal whose Python lacks the installed
+    packages (the interpreter the venv was made from, outside the venv)
+    says what to do in one line, not an import traceback."""
+    bare = Path(sys.base_prefix) / "bin" / "python3"
+    done = subprocess.run([str(bare), "-E", "-s", "-m", "workbook", "list"], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home())})  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.count("\n") <= 1 and "Traceback" not in done.stderr, done.stderr
+    assert "not installed" in done.stderr and ". .venv/bin/activate" in done.stderr
