@@ -41,6 +41,7 @@ class AuditReport:
     double_bookings: list[Orphan] = field(default_factory=list)  # the extras, see above
     flagged: list[Orphan] = field(default_factory=list)  # held by trips a person settles
     complete_orders: int = 0  # the online shop's (exercise 13)
+    orders: int = 0  # orders that hold or held anything in the shop (exercise 13)
 
     @property
     def clean(self) -> bool:
@@ -101,6 +102,9 @@ class AuditReport:
             return (
                 "[bold green]Audit: zero orphans.[/] Nothing is held or charged for a trip "
                 f"that is not confirmed ({self.confirmed_trips} confirmed)." + self._orders_line()
+            ) if not self.orders or self.confirmed_trips else (
+                "[bold green]Audit: zero orphans.[/] Nothing is reserved, authorised, captured or booked "
+                f"for an order that is not complete ({self.complete_orders} complete)."
             )
         table = Table(title=self.title, title_style="bold red" if not self.clean else "bold yellow")
         for column in ("trip", "what", "id", "item", "amount"):
@@ -121,7 +125,7 @@ class AuditReport:
 
     def _orders_line(self) -> str:
         """The online shop's half of a clean audit, when it has complete orders."""
-        if not self.complete_orders:
+        if not self.orders:
             return ""
         return f" Nor for an order that is not complete ({self.complete_orders} complete)."
 
@@ -172,9 +176,10 @@ def audit(trip_id: str | None = None) -> AuditReport:
     complete = world.orders.complete_orders()
     if trip_id is not None:
         complete &= {trip_id}
+    shop = world.orders.holdings(trip_id)
     orphans += [
         Orphan(h.order_id, h.kind, h.id, h.item, h.amount_cents)
-        for h in world.orders.holdings(trip_id)
+        for h in shop
         if h.status in world.orders.HOLDING[h.kind] and h.order_id not in complete
     ]
     return AuditReport(
@@ -183,6 +188,7 @@ def audit(trip_id: str | None = None) -> AuditReport:
         double_bookings=_double_bookings(trip_id, confirmed),
         flagged=[o for o in orphans if o.trip_id in flagged],
         complete_orders=len(complete),
+        orders=len({h.order_id for h in shop}),
     )
 
 

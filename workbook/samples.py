@@ -196,6 +196,8 @@ GATHER_RAISES = Edit("workflow.py", "book_car)),\n                return_excepti
 CANCEL_UNDOING = Edit("shared.py", "CANCEL_WHILE_UNDOING = False", "CANCEL_WHILE_UNDOING = True")
 # Exercise 09's switch: the hotel desk is slow, so that the worker can be killed meanwhile.
 SLOW_HOTEL = Edit("shared.py", "SLOW_HOTEL_SECONDS = 0", "SLOW_HOTEL_SECONDS = 20")
+# Exercise 13's switch: the bank refuses to capture the money it authorised.
+CAPTURE_REFUSED = Edit("shared.py", 'FAILURE = ""', 'FAILURE = "capture refused"')
 # Exercise 11's switch: two trips interleaved, and an upgrade request for the first.
 TWO_TRIPS = Edit("shared.py", "TWO_TRIPS_INTERLEAVED = False", "TWO_TRIPS_INTERLEAVED = True")
 AUX_UNBOUNDED = Edit("workflow.py", "seconds=1), maximum_attempts=3),\n)\n\n\n@workflow", "seconds=1)),\n)\n\n\n@workflow")
@@ -435,6 +437,19 @@ RECIPES = (
         Run("python starter.py", exit=0, says=("Trip booked: flight FL-0001, hotel HT-0002, car CR-0003, payment PAY-0001",)),
         BAD_CARD,  # the starter reads shared.py; the worker needs no restart
         Run("python starter.py", "10-declined", exit=1),
+    )),
+    # 13 has no TODOs: practice/workflow.py raises NotImplementedError until it is written.
+    Recipe("13-check", "13", (
+        Run("python -m workbook check 13", exit=1, says=("a TODO is still waiting for you",)),
+        Solve(),
+        Run("python -m workbook check 13", "13-check", keep=first_line_of_last_paragraph, exit=0),
+    )),
+    Recipe("13", "13", (
+        Solve(),
+        Worker(),
+        Run("python starter.py", exit=0, says=("Order fulfilled", "Audit: zero orphans.")),
+        CAPTURE_REFUSED,  # the starter reads shared.py; the worker needs no restart
+        Run("python starter.py", "13-capture-refused", exit=1),
     )),
 )  # fmt: skip
 
