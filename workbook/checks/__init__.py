@@ -88,6 +88,17 @@ class Outcome:
     endless: str = ""
     # What the workflow started while a held desk was still at work (see Lab.book's held).
     went_on: list[str] = field(default_factory=list)
+    # What each attempt of an activity raised on the checks' worker (see observe.Plan.raised).
+    raised: dict[str, list[str]] = field(default_factory=dict)
+
+    def tries(self, run) -> int:
+        """How many attempts of ``run`` failed with its last error: its attempt count, less
+        attempts that failed otherwise (an attempt that timed out on a loaded machine was
+        retried, and is no retry of a business error)."""
+        seen = self.raised.get(run.name)
+        if not seen or not run.error_type or run.error_type not in seen:
+            return run.attempts
+        return seen.count(run.error_type)
 
     def describe_orphans(self) -> str:
         parts = [f"{o.kind} {o.id}" for o in self.report.reservations]
@@ -306,7 +317,8 @@ class Lab:
                 went_on = await _went_on(handle, held, plan) if held else []
         finally:
             PLANS.pop(workflow_id(trip), None)
-        return Outcome(trip, timeline.status, timeline, result, error, audit(workflow_id(trip)), endless, went_on)
+        return Outcome(trip, timeline.status, timeline, result, error, audit(workflow_id(trip)), endless, went_on,
+                       plan.raised)  # fmt: skip
 
     async def _runner(self):
         """The other process that runs attempts ``elsewhere`` (one per Lab, started once)."""

@@ -60,8 +60,8 @@ async def sold_out_fails_fast(lab):
     car = last_run(outcome, "book_car")
     expect(car, f"book_car never ran: the steps were {arrow(outcome.timeline.steps)}.")
     expect(
-        car.attempts == 1,
-        f"book_car was tried {car.attempts} times for a car that is not there: a BookingError "
+        outcome.tries(car) == 1,
+        f"book_car was tried {outcome.tries(car)} times for a car that is not there: a BookingError "
         "will not go away by retrying; make it non-retryable (Part C): raise "
         "ApplicationError(..., non_retryable=True) from business_errors_are_final().",
     )
@@ -114,8 +114,8 @@ async def every_business_error_is_final(lab):
             "swallow the error? Raise the ApplicationError (Part C), do not return or pass.",
         )
         expect(
-            run.attempts == 1 and run.outcome == "failed",
-            f"{step} was tried {run.attempts} times for a business error ({run.error_type or run.outcome}: "
+            outcome.tries(run) == 1 and run.outcome == "failed",
+            f"{step} was tried {outcome.tries(run)} times for a business error ({run.error_type or run.outcome}: "
             f"{run.error}): make every world.BookingError non-retryable, not only some of them "
             "(Part C: except world.BookingError → ApplicationError(..., non_retryable=True)).",
         )

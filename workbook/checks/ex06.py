@@ -396,8 +396,8 @@ def _others_ran(outcome: Outcome, lab, raised, expected: list[str], refused: tup
     expect(refund, f"refund_payment never ran after confirm_trip failed: the compensations ran "
            f"{arrow(outcome.timeline.compensations)}.")  # fmt: skip
     expect(
-        refund[0].attempts == 1,
-        f"refund_payment was tried {refund[0].attempts} times for a refusal ({REFUSED}): a refusal "
+        outcome.tries(refund[0]) == 1,
+        f"refund_payment was tried {outcome.tries(refund[0])} times for a refusal ({REFUSED}): a refusal "
         "is final. Raise business errors as ApplicationError(..., non_retryable=True).",
     )
     ran = [r.name for r in outcome.timeline.runs if r.compensation and r.outcome == "completed"]

@@ -138,7 +138,7 @@ async def _finish(lab: Lab, trip: TripRequest, handle, plan, held, endless_after
         raise CodeError(swallowed)
     timeline = await timeline_of(handle)
     went_on = await _went_on(handle, held, plan) if held else []
-    outcome = Outcome(trip, timeline.status, timeline, result, error, audit(trip.trip_id), endless, went_on)
+    outcome = Outcome(trip, timeline.status, timeline, result, error, audit(trip.trip_id), endless, went_on, plan.raised)
     return outcome, raised
 
 

@@ -66,6 +66,10 @@ class Plan:
     swallowed: list[Swallowed] = field(default_factory=list)
     elsewhere: dict[str, set[int]] = field(default_factory=dict)  # activity: attempts run in another process
     runner: object = None  # an elsewhere.Runner, when ``elsewhere`` is set
+    # activity: what each of its attempts on the checks' worker raised (an ApplicationError's
+    # type, or the exception's class name), in order: history keeps only the last failure,
+    # and an attempt lost to a timeout on a loaded machine is not one the check injected.
+    raised: dict[str, list[str]] = field(default_factory=dict)
 
     def release(self, *names: str) -> None:
         for name in names or list(self.held):
@@ -129,6 +133,10 @@ class _Activity(ActivityInboundInterceptor):
             if info.attempt in plan.elsewhere.get(name, ()):
                 return await plan.runner.run(info, input.args)
             return await super().execute_activity(input)
+        except BaseException as err:
+            kind = getattr(err, "type", None)  # an ApplicationError's type, as history names it
+            plan.raised.setdefault(name, []).append(kind if isinstance(kind, str) and kind else type(err).__name__)
+            raise
         finally:
             if landing is not None:
                 landing.set()

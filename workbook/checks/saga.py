@@ -168,9 +168,9 @@ def expect_undone(outcome: Outcome, lab, *, lost_reply: bool = False) -> None:
             "and no schedule_to_close_timeout (UNDO)."
         )
 
-    if step.error_type in BUSINESS_ERRORS and step.attempts > 1:  # 8. business errors are final
+    if step.error_type in BUSINESS_ERRORS and outcome.tries(step) > 1:  # 8. business errors are final
         raise CheckFailed(
-            f"{step.name} was tried {step.attempts} times for a business error ({step.error_type}: "
+            f"{step.name} was tried {outcome.tries(step)} times for a business error ({step.error_type}: "
             f"{step.error}); retrying will not change the answer. Raise it as "
             "ApplicationError(..., non_retryable=True)."
         )
