@@ -43,3 +43,34 @@ async def test_the_solution_tests_catch_every_mutant(env):
         if not run.failed:
             survived.append(mutant.name)
     assert survived == [], f"the solution's tests miss: {survived}"
+
+
+async def test_a_run_the_check_gives_up_on_starts_no_server_of_its_own(env, tmp_path, monkeypatch):
+    """A run that hangs is left behind on its thread, and the environment variable that
+    lends it the checker's server is put back: its next tests must still borrow that server
+    (thread-local), not start test servers nobody stops (seen: they outlived the suite as
+    orphans, ppid 1)."""
+    import asyncio
+    import shutil
+
+    from workbook import server
+
+    started = []
+    real = server.start_test_server
+
+    async def counted():
+        started.append(1)
+        return await real()
+
+    monkeypatch.setattr(server, "start_test_server", counted)
+    folder = tmp_path / "answer"
+    shutil.copytree(FOLDER, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    tests = (folder / "test_saga.py").read_text()
+    first = tests.index("async def test_")
+    hang = "async def test_hangs(env):\n    await asyncio.sleep(1.5)\n\n\n"  # outlasts RUN_TIMEOUT
+    (folder / "test_saga.py").write_text("import asyncio\n" + tests[:first] + hang + tests[first:])
+    monkeypatch.setattr(ex10, "RUN_TIMEOUT", 0.5)
+    run = await ex10._run(folder, SOURCE, env.client.service_client.config.target_host, False, {})
+    assert not run.done  # given up on
+    await asyncio.sleep(3)  # the left-behind thread goes on to its next tests
+    assert not started

@@ -21,6 +21,7 @@ workflow's result, timers and retry back-offs pass at once.
 from __future__ import annotations
 
 import os
+import threading
 from datetime import timedelta
 
 import temporalio.client
@@ -29,6 +30,11 @@ from temporalio.testing import WorkflowEnvironment
 # Set (to the address of a running time-skipping test server) by the checker while it
 # runs your tests; unset when you run them with pytest.
 SHARED_SERVER = "WORKBOOK_TEST_SERVER"
+# ... and for the thread that runs them, which outlives the environment variable when the
+# checker gives up on a run that hangs: that thread's later tests must still borrow the
+# checker's server (or fail to reach it once it is gone), never start one that nobody
+# would stop (it outlived the test run as an orphan process).
+CHECKER_THREAD = threading.local()
 # Under the checker, a workflow started without an execution_timeout gets this one (in
 # skipped time), so a broken saga that retries an undo forever ends instead of hanging.
 CHECK_EXECUTION_TIMEOUT = timedelta(days=1)
@@ -38,7 +44,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
     """A time-skipping WorkflowEnvironment: use it as ``async with await ... as env``."""
     from workbook.server import _balanced, quiet_runtime, start_test_server
 
-    target = os.environ.get(SHARED_SERVER)
+    target = getattr(CHECKER_THREAD, "server", None) or os.environ.get(SHARED_SERVER)
     if not target:
         return await start_test_server()
     client = await temporalio.client.Client.connect(

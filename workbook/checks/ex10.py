@@ -70,7 +70,7 @@ from pathlib import Path
 
 from workbook.checks import CheckFailed, CodeError, Suite
 from workbook.checks.ex10_mutants import MUTANTS, Mutant
-from workbook.testing import SHARED_SERVER
+from workbook.testing import CHECKER_THREAD, SHARED_SERVER
 
 suite = Suite(exercise="10", title="Testing your saga", server="test")
 
@@ -228,6 +228,7 @@ def _run_pytest(folder: Path, workflow_source: str, target: str, stop_at_first: 
         (scratch / "pytest.ini").write_text(PYTEST_INI)
         sys.path.insert(0, str(scratch))
         os.environ[SHARED_SERVER] = target
+        CHECKER_THREAD.server = target  # kept by this thread even if the check gives up on it
         os.environ[NO_AUTOLOAD] = "1"  # no xdist, nbval or timeout: the plugins named in PYTEST_ARGS only
         sys.stdout = sys.stderr = io.StringIO()  # pytest's report: the check says what matters
         args = [str(scratch / TEST_FILE), "--rootdir", str(scratch), "-c", str(scratch / "pytest.ini"), *PYTEST_ARGS]
