@@ -5,6 +5,7 @@ for the exercises named (01-03 by default).
     python benchmarks/check_speed.py [runs] [NN ...]
     python benchmarks/check_speed.py 7 04 05 06
     python benchmarks/check_speed.py 5 11      # exercise 11: target a median of at most 3 s
+    python benchmarks/check_speed.py 5 13      # exercise 13: target a median of at most 5 s (issue 20)
     python benchmarks/check_speed.py 10 12     # exercise 12: target a median of at most 3 s
 """
 
