@@ -3,8 +3,9 @@
 Every lesson of the exercises that lives in an activity is here: an idempotency key per
 trip and step (04), business errors that fail at once and outages that are retried (02),
 undos that are safe to run when nothing was booked (03), a person called in when an undo
-fails for good (06), an auxiliary email nobody undoes (05), and the car rental behind a
-circuit breaker, with a partner desk to fall back on (12).
+fails for good (06), an auxiliary email nobody undoes (05), bookings pending until the trip
+is confirmed (11's semantic lock), and the car rental behind a circuit breaker, with a partner
+desk to fall back on (12).
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def key(request: BookingRequest, step: str) -> str:
     return f"{request.trip_id}:{step}"
 
 
+# Exercise 11's semantic lock: the flight, the hotel and the car are booked pending, so
+# whoever looks at them (another trip, a desk, the API's trip page) can tell that the saga
+# may still undo them; confirm_trip confirms them once the trip stands, and no undo releases
+# a confirmed booking. (The partner desk books held: it knows nothing of pending.)
+LOCKED = ("flight", "hotel", "car")
+
+
 @contextmanager
 def business_errors_are_final():
     """A missing flight or a refused card won't change on the next attempt: fail the step
@@ -49,7 +57,7 @@ def store_booking_request(request: BookingRequest) -> None:
 def book_flight(request: BookingRequest) -> str:
     with business_errors_are_final():
         flight = SEED.flight(request.origin, request.destination, request.day, request.cabin)
-        return world.book_flight(request.trip_id, flight, key=key(request, "flight")).id
+        return world.book_flight(request.trip_id, flight, key=key(request, "flight"), pending=True).id
 
 
 @activity.defn
@@ -72,7 +80,9 @@ def book_hotel(request: BookingRequest) -> str:
     take_time("book_hotel", request, "hotel")
     with business_errors_are_final():
         hotel = SEED.hotel_stock(SEED.hotel_in(request.destination), request.day)
-        booked = world.book_hotel(request.trip_id, hotel, request.room_type, request.nights, key=key(request, "hotel"))
+        booked = world.book_hotel(
+            request.trip_id, hotel, request.room_type, request.nights, key=key(request, "hotel"), pending=True
+        )
         return booked.id
 
 
@@ -95,9 +105,9 @@ def book_car(request: BookingRequest) -> str:
         city = SEED.car_desk(SEED.city(request.destination), request.day)
         args = (request.trip_id, request.car_type, request.rental_days)
         if not request.partner_car_ok:  # the car rental is its only desk: a call is always worth trying
-            return world.book_car(*args, key=key(request, "car"), city=city).id
+            return world.book_car(*args, key=key(request, "car"), city=city, pending=True).id
         try:
-            return CAR_RENTAL.call(world.book_car, *args, key=key(request, "car"), city=city).id
+            return CAR_RENTAL.call(world.book_car, *args, key=key(request, "car"), city=city, pending=True).id
         except pybreaker.CircuitBreakerError as err:  # open: the desk was not called
             raise ApplicationError(f"the car rental is skipped ({err})", type="CircuitOpen", non_retryable=True) from err
 
@@ -140,8 +150,14 @@ def refund_payment(request: BookingRequest) -> None:
 
 @activity.defn
 def confirm_trip(request: BookingRequest) -> None:
+    """After the pivot: the trip stands, then its pending bookings are confirmed (the trip
+    first: a booking confirmed for a trip that then failed to confirm would be left behind).
+    Each is safe to repeat; a booking that is not pending (a car the partner booked instead,
+    one confirmed already) is left as it is."""
     with business_errors_are_final():
         world.confirm_trip(request.trip_id, request.customer)
+        for step in LOCKED:
+            world.confirm_booking(key=key(request, step))
 
 
 @activity.defn

@@ -1,8 +1,11 @@
 """The capstone's booking workflow: one saga that uses every lesson of the workbook.
 
 store the request → book the flight → book the hotel and the car at once → charge the card
-(the pivot) → confirm → email the customer (auxiliary: its failure undoes nothing). A trip
-that accepts a partner's car gets one when the car rental cannot book it (exercise 12).
+(the pivot) → confirm → email the customer (auxiliary: its failure undoes nothing). The
+flight, the hotel and the car are booked pending, and confirmed by the confirm step, after
+the pivot (exercise 11's semantic lock): until then anyone can tell they may be undone, and
+an undo releases only what is still pending. A trip that accepts a partner's car gets one
+when the car rental cannot book it (exercise 12).
 A failure or a cancel before the pivot undoes what was booked, newest first, shielded from
 the cancel (the Saga helper of exercise 08); an undo that fails for good hands the trip to
 a person.
@@ -77,6 +80,7 @@ class TravelBookingWorkflow:
                         raise outcome
                 saga.add(refund_payment, request)
                 payment = await workflow.execute_activity(charge_payment, request, **step)
+                # The trip stands; its pending bookings become confirmed (activities.py).
                 await workflow.execute_activity(confirm_trip, request, **step)
         except SagaCompensationError as err:  # an undo failed for good: a person settles it
             await workflow.execute_activity(flag_for_attention, args=[request, err.message], **UNDO)

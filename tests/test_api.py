@@ -71,7 +71,7 @@ async def test_book_answers_in_the_tutorials_shape(api):
     held = {r.kind: r for r in world.reservations(answer["user_id"])}
     booked = answer["result"]["message"]
     assert booked == {"booked_car": held["car"].id, "booked_flight": held["flight"].id, "booked_hotel": held["hotel"].id}
-    assert held["flight"].item == FLIGHT and {r.status for r in held.values()} == {"held"}
+    assert held["flight"].item == FLIGHT and {r.status for r in held.values()} == {"confirmed"}  # no longer pending
     assert audit(answer["user_id"]).clean and world.confirmed_trips() >= {answer["user_id"]}
     trip = (await api.http.get(f"/trips/{answer['user_id']}")).json()
     assert trip["status"] == "Completed" and trip["request"]["customer"] == "John Doe"
@@ -301,7 +301,7 @@ async def test_the_tutorials_own_requests_book_a_trip_and_undo_one(api):
     assert set(booked) == {"result", "user_id"} and re.fullmatch(r"john-doe-\d{6}", booked["user_id"])
     assert booked["result"]["status"] == "success"
     assert set(booked["result"]["message"]) == {"booked_car", "booked_flight", "booked_hotel"}
-    held = {r.kind: r for r in world.reservations(booked["user_id"]) if r.status == "held"}
+    held = {r.kind: r for r in world.reservations(booked["user_id"]) if r.status in world.HOLDING}
     assert held["flight"].item.startswith("SG101-") and held["car"].item.endswith("/economy")
     assert held["hotel"].item.endswith("/standard")
     again = (await api.http.post("/book", content=TUTORIAL_SUCCESS, headers=headers)).json()

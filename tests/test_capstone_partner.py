@@ -41,7 +41,7 @@ async def the_44_with_the_partner(tmp_path_factory, dev_server):
             async with modules.worker.create_worker(dev_server.client, task_queue):
                 outcomes = await modules.client.run_load(dev_server.client, scenarios, 44, task_queue)
             ran = {o.scenario.name: (await fetch_timeline(dev_server.client, o.scenario.request.trip_id)).runs for o in outcomes}
-            cars = {o.scenario.name: [r for r in world.reservations(o.scenario.request.trip_id) if r.kind == "car" and r.status == "held"]
+            cars = {o.scenario.name: [r for r in world.reservations(o.scenario.request.trip_id) if r.kind == "car" and r.status in world.HOLDING]
                     for o in outcomes}  # fmt: skip
             return {o.scenario.name: o for o in outcomes}, ran, cars, audit()
 

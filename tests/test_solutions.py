@@ -103,7 +103,8 @@ async def the_44(tmp_path_factory, dev_server):
             async with modules.worker.create_worker(dev_server.client, task_queue):
                 outcomes = await modules.client.run_load(dev_server.client, scenarios, 44, task_queue)
             lines = {o.scenario.name: modules.client.line(n, 44, o, seed) for n, o in enumerate(outcomes, 1)}
-            return {o.scenario.name: o for o in outcomes}, audit(), lines
+            statuses = {o.scenario.name: {r.status for r in world.reservations(o.scenario.request.trip_id)} for o in outcomes}
+            return {o.scenario.name: o for o in outcomes}, audit(), statuses, lines
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -115,7 +116,7 @@ def test_named_scenario(the_44, name):
 
 
 def test_the_44_end_with_zero_orphans(the_44):
-    outcomes, report, _ = the_44
+    outcomes, report, *_ = the_44
     assert len(outcomes) == 44
     assert report.clean, str(report)
     confirmed = [o for o in outcomes.values() if o.status == "Completed"]
@@ -125,6 +126,17 @@ def test_the_44_end_with_zero_orphans(the_44):
         if outcome.status == "Failed" and outcome.scenario.name.startswith("Customer-"):
             down = {"book_hotel": "book_hotel", "book_car": "book_car", "charge_payment": "charge_card"}
             assert down.get(outcome.failed_step) in outcome.scenario.outages or "left" in outcome.reason, outcome
+
+
+def test_bookings_are_pending_until_the_confirm_step(the_44):
+    """Exercise 11's semantic lock: a booked trip's flight, hotel and car were confirmed by
+    its confirm step; an undone trip's were released while still pending (none confirmed)."""
+    outcomes, _, statuses, _ = the_44
+    for name, outcome in outcomes.items():
+        if outcome.status == "Completed":
+            assert statuses[name] == {"confirmed"}, (name, statuses[name])
+        else:
+            assert statuses[name] <= {"cancelled"}, (name, statuses[name])
 
 
 def test_readme_shows_what_the_client_prints(the_44):
