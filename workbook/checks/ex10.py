@@ -439,13 +439,15 @@ async def tests_catch_every_broken_saga(lab):
     if not verdicts.survived:
         return
     if verdicts.asserts_nothing:
-        caught = f"only the {verdicts.caught} of {total}" if verdicts.caught else f"none of the {total}"
+        caught = (f": they caught only {verdicts.caught} of {total} broken sagas, those that make a workflow "
+                  "raise where a test awaits its result" if verdicts.caught else
+                  f", and none of the {total} broken sagas made them fail")  # fmt: skip
         raise CheckFailed(
-            f"your tests assert nothing (no `assert`, no `pytest.raises`): they caught {caught} broken "
-            "sagas, those that make a workflow raise where a test awaits its result. A test proves "
-            "something only when it can fail: assert on the calls your mocks recorded and on how the "
-            "workflow ended. Start with a test that fails the payment and asserts the undo order "
-            "(refund_payment, cancel_car, cancel_hotel, cancel_flight). They missed: " + _missed(verdicts.survived)
+            f"your tests assert nothing (no `assert`, no `pytest.raises`){caught}. A test proves something "
+            "only when it can fail: assert on the calls your mocks recorded and on how the workflow ended. "
+            "Start with a test that fails the payment and asserts the undo order (refund_payment, "
+            "cancel_car, cancel_hotel, cancel_flight)."
+            + (f" They missed: {_missed(verdicts.survived)}" if verdicts.caught else "")
         )
     if verdicts.caught == 0:
         raise CheckFailed(
