@@ -718,6 +718,31 @@ async def _add_namespace(client, namespace: str) -> None:
     except RPCError as err:
         if err.status != RPCStatusCode.ALREADY_EXISTS:
             raise
+    await _until_usable(client, namespace)
+
+
+async def _until_usable(client, namespace: str, within: float = 60.0) -> None:
+    """Wait until the server's frontend knows a namespace just registered: its namespace
+    cache refreshes on its own schedule, and a starter that runs before then is told
+    "Namespace ... is not found" (seen with many recipes side by side on a busy machine)."""
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(namespace=namespace, task_queue=TaskQueue(name="samples-probe"))
+            )
+            return
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+SIDE_BY_SIDE = 12  # recipes followed at once
 
 
 async def generate(client=None, recipes: Iterable[Recipe] = RECIPES, workdir: Path | None = None) -> Samples:
@@ -733,7 +758,10 @@ async def generate(client=None, recipes: Iterable[Recipe] = RECIPES, workdir: Pa
             await _add_namespace(client, namespaces[recipe.name])
     with tempfile.TemporaryDirectory(prefix="workbook-samples-") as scratch:
         where = Path(workdir or scratch)
-        with ThreadPoolExecutor(max_workers=max(1, len(recipes))) as pool:
+        # At most SIDE_BY_SIDE at once: each runs a worker and a starter (two Python processes
+        # and more), and fifty of them at once on a 2-core machine made every one slow enough
+        # to miss its moments.
+        with ThreadPoolExecutor(max_workers=max(1, min(len(recipes), SIDE_BY_SIDE))) as pool:
             loop = asyncio.get_running_loop()
             done = await asyncio.gather(*(
                 loop.run_in_executor(pool, run_recipe, r, address if r.uses_temporal else None,
