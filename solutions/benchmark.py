@@ -14,7 +14,9 @@ task queue and a fresh world with plenty of stock and no outages: every trip is 
 Targets: the saga reaches 0.9x the plain workflow's bookings/s and 0.8x the no-op's, and its
 bookings finish in 40 s. Exits 1 if a target is missed or the audit after a saga run finds
 an orphan. Each run also reports the peak memory (resident) of the worker (this process)
-and of the dev server.
+and of the dev server. Each run's row is printed as soon as it ends (the table after all of
+them), so a run cut short by a time limit still leaves the figures of the runs it finished;
+--window S adds each run's completions per S seconds, to see whether the rate holds up.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import random
 import time
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -63,10 +65,26 @@ class Run:
     seconds: float
     worker_mb: float  # the peak resident memory of this process (the worker and the client)
     server_mb: float  # and of the dev server, while the run lasted
+    finished: list[float] = field(default_factory=list)  # when each booking ended, seconds into the run
 
     @property
     def rate(self) -> float:
         return self.bookings / self.seconds
+
+    def row(self) -> tuple[str, ...]:
+        """The run's row of the table."""
+        return (self.kind, str(self.bookings), f"{self.seconds:.1f}", f"{self.rate:.1f}",
+                f"{self.worker_mb:.0f}", f"{self.server_mb:.0f}")  # fmt: skip
+
+    def windows(self, seconds: float) -> list[int]:
+        """How many bookings ended in each window of ``seconds``, from the run's start."""
+        counts = [0] * (int(self.seconds // seconds) + 1)
+        for moment in self.finished:
+            counts[min(int(moment // seconds), len(counts) - 1)] += 1
+        return counts
+
+
+COLUMNS = ("workflow", "bookings", "seconds", "bookings/s", "worker MB", "server MB")
 
 
 def rate(runs: list[Run], kind: str) -> float:
@@ -107,9 +125,12 @@ KINDS = {  # what each run starts: its worker and its workflow
 }
 
 
-async def book_all(client: Client, run, requests: list[BookingRequest], concurrency: int, task_queue: str) -> float:
-    """Seconds from the first start to the last result. Only start and result are timed:
-    no history is fetched per trip, as the load client does to print what was undone."""
+async def book_all(
+    client: Client, run, requests: list[BookingRequest], concurrency: int, task_queue: str, finished: list[float]
+) -> float:
+    """Seconds from the first start to the last result; ``finished`` gets the moment each
+    booking ended. Only start and result are timed: no history is fetched per trip, as the
+    load client does to print what was undone."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(request: BookingRequest) -> None:
@@ -118,6 +139,7 @@ async def book_all(client: Client, run, requests: list[BookingRequest], concurre
                 await client.execute_workflow(run, request, id=request.trip_id, task_queue=task_queue)
             except WorkflowFailureError as failure:  # e.g. a step out of attempts on a starved machine
                 console.print(f"  {request.trip_id} failed: {root_cause(failure)}", soft_wrap=True)
+            finished.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     await asyncio.gather(*(one(r) for r in requests))
@@ -132,13 +154,22 @@ async def timed_run(client: Client, kind: str, requests: list[BookingRequest], a
     requests = [dataclasses.replace(r, trip_id=f"{task_queue}-{r.trip_id}") for r in requests]
     make_worker, workflow_run = KINDS[kind]
     peaks = {"worker": 0.0, "server": 0.0}
+    finished: list[float] = []
     sampling = asyncio.ensure_future(_sample_memory(peaks))
     try:
         async with make_worker(client, task_queue, **WORKER_OPTIONS):
-            seconds = await book_all(client, workflow_run, requests, min(args.concurrency, len(requests)), task_queue)
+            concurrency = min(args.concurrency, len(requests))
+            seconds = await book_all(client, workflow_run, requests, concurrency, task_queue, finished)
     finally:
         sampling.cancel()
-    return Run(kind, len(requests), seconds, peaks["worker"], peaks["server"])
+    return Run(kind, len(requests), seconds, peaks["worker"], peaks["server"], finished)
+
+
+def print_run(run: Run, window: float | None) -> None:
+    """One run's row, as soon as it ends: the figures survive a benchmark cut short."""
+    console.print("  " + ", ".join(f"{name} {value}" for name, value in zip(COLUMNS, run.row())), soft_wrap=True)
+    if window:
+        console.print(f"  ended per {window:g} s: {' '.join(map(str, run.windows(window)))}", soft_wrap=True)
 
 
 def _resident_mb(pid: int | str) -> float:
@@ -174,20 +205,23 @@ async def _sample_memory(peaks: dict[str, float]) -> None:
         await asyncio.sleep(0.25)
 
 
+def ratios(runs: list[Run], size: int) -> str:
+    here = [r for r in runs if r.bookings == size]
+    return (f"{size} bookings: saga/plain {rate(here, 'saga') / rate(here, 'plain'):.2f}x, "
+            f"saga/no-op {rate(here, 'saga') / rate(here, 'no-op'):.2f}x")  # fmt: skip
+
+
 def report(runs: list[Run], args) -> tuple[bool, bool]:
     """The table, the ratios and the targets. True, True when both targets are met."""
     table = Table(title=f"bookings per run: {', '.join(sorted({str(r.bookings) for r in runs}, key=int))}, "
                         f"at most {args.concurrency} at once")  # fmt: skip
-    for column in ("workflow", "bookings", "seconds", "bookings/s", "worker MB", "server MB"):
+    for column in COLUMNS:
         table.add_column(column, justify="left" if column == "workflow" else "right")
     for run in sorted(runs, key=lambda r: (r.bookings, list(KINDS).index(r.kind))):
-        table.add_row(run.kind, str(run.bookings), f"{run.seconds:.1f}", f"{run.rate:.1f}",
-                      f"{run.worker_mb:.0f}", f"{run.server_mb:.0f}")  # fmt: skip
+        table.add_row(*run.row())
     console.print(table)
     for size in sorted({r.bookings for r in runs}):
-        here = [r for r in runs if r.bookings == size]
-        console.print(f"{size} bookings: saga/plain {rate(here, 'saga') / rate(here, 'plain'):.2f}x, "
-                      f"saga/no-op {rate(here, 'saga') / rate(here, 'no-op'):.2f}x")  # fmt: skip
+        console.print(ratios(runs, size))
     to_plain, to_noop = rate(runs, "saga") / rate(runs, "plain"), rate(runs, "saga") / rate(runs, "no-op")
     fast_enough = to_plain >= args.min_ratio and to_noop >= args.min_noop_ratio
     console.print(f"saga/plain: {to_plain:.2f}x (target >= {args.min_ratio}x), saga/no-op: {to_noop:.2f}x "
@@ -229,6 +263,7 @@ async def main(argv: list[str] | None = None, client: Client | None = None) -> i
     parser.add_argument("--max-seconds", type=float, default=40.0, help="target for a saga run (default 40)")
     parser.add_argument("--world", default=str(WORLD_FILE), help=f"the world file (default {WORLD_FILE})")
     parser.add_argument("--seed", type=int, default=1, help="the seed that draws the trips")
+    parser.add_argument("--window", type=float, help="also print each run's bookings ended per WINDOW seconds")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.growth.split(",")] if args.growth else [args.bookings] * args.rounds
     args.concurrency = args.concurrency or (1000 if args.growth else args.bookings)
@@ -242,9 +277,11 @@ async def main(argv: list[str] | None = None, client: Client | None = None) -> i
             console.print(f"round {number}: {size} {kind} bookings...")
             async with server_for_one_run(client) as run_client:
                 runs.append(await timed_run(secured(run_client), kind, requests, args, seed))
+            print_run(runs[-1], args.window)
         found = audit()  # after the saga run, before the next run's fresh world
         clean = clean and found.clean and found.confirmed_trips == size
         console.print(f"  audit: {len(found.orphans)} orphans, {found.confirmed_trips} of {size} trips booked")
+        console.print(f"  {ratios(runs[-len(KINDS):], size)}")  # this round's, before the next begins
     fast_enough, in_time = report(runs, args)
     console.print("zero orphans" if clean else "[red]ORPHANS LEFT, or trips not booked: see the audit above[/]")
     return 0 if fast_enough and in_time and clean else 1

@@ -23,8 +23,19 @@ async def test_a_small_benchmark_books_every_trip(world, dev_server, capsys):
     assert "0 orphans, 20 of 20 trips booked" in printed and "zero orphans" in printed
     for kind in ("no-op", "plain", "saga"):
         assert f"20 {kind} bookings..." in printed
+    # Each run's row as soon as it ends, before the next run starts: a benchmark cut short by a
+    # time limit still leaves the figures of the runs it finished.
+    rows = [printed.index(f"  workflow {kind}, bookings 20, seconds ") for kind in ("no-op", "plain", "saga")]
+    assert rows[0] < printed.index("20 plain bookings...") < rows[1] < printed.index("20 saga bookings...") < rows[2]
+    assert rows[2] < printed.index("audit: 0 orphans") < printed.index("20 bookings: saga/plain")
     assert "saga/no-op" in printed and "saga/plain" in printed
     assert world.confirmed_trips() and not world.flags()
+
+
+def test_completions_are_counted_per_window():
+    with loaded(SOLUTIONS, MODULES) as modules:
+        run = modules.benchmark.Run("saga", 5, 25.0, 0, 0, finished=[0.5, 9.9, 10.0, 24.0, 25.0])
+        assert run.windows(10) == [2, 1, 2]  # the last, short window holds the run's end
 
 
 def test_a_missed_target_is_reported_and_fails():
