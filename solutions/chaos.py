@@ -205,7 +205,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy-world", type=int, default=0, help=f"times the world's database is locked for {BUSY_SECONDS:g} s")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--partner", action="store_true", help="trips accept the partner desk's car (exercise 12)")
+    parser.add_argument("--no-partner", dest="partner", action="store_false", help="no trip takes the partner desk's car")
     args = parser.parse_args(argv)
     # A SIGTERM (timeout, a CI's cancel) stops the run as Ctrl-C does, so the workers and the
     # dev server it started are stopped too, not left running.

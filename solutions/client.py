@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from scenarios import Scenario, generated, named
@@ -37,7 +37,7 @@ from workflow import TravelBookingWorkflow
 
 console = terminal.console(highlight=False)
 OWN_WORLD = ".workbook/client.db"  # the world of a run with its own worker, unless WORKBOOK_DB says otherwise
-STEP_NAMES = {"book_flight": "flight", "book_hotel": "hotel", "book_car": "car", "charge_payment": "payment",
+STEP_NAMES = {"book_flight": "flight", "book_hotel": "hotel", "book_car": "car", "book_partner_car": "car", "charge_payment": "payment",
               "confirm_trip": "confirmation", "store_booking_request": "request"}  # fmt: skip
 
 
@@ -69,16 +69,26 @@ async def book(client: Client, scenario: Scenario, task_queue: str = TASK_QUEUE)
         )
     except WorkflowAlreadyStartedError:  # an attempt the server took before it went away
         handle = client.get_workflow_handle(trip_id)
-    status, reason, notices = "Completed", "", []
+    status, reason, notices, failed_step = "Completed", "", [], ""
     try:
         notices = (await through_outages(handle.result)).notices
     except WorkflowFailureError as failure:
-        reason = root_cause(failure)
+        reason, failed_step = root_cause(failure), failing_step(failure)
     timeline = await through_outages(lambda: fetch_timeline(client, handle.id))
     status = timeline.status
-    failed = [run.name for run in timeline.runs if not run.compensation and run.outcome != "completed"]
+    if status != "Completed" and not failed_step:  # no step's error ended it: the first that failed
+        failed_step = next((r.name for r in timeline.runs if not r.compensation and r.outcome != "completed"), "")
     undos = [run.name for run in timeline.runs if run.compensation]
-    return Outcome(scenario, status, failed[0] if failed else "", reason, undos, notices)
+    return Outcome(scenario, status, failed_step, reason, undos, notices)
+
+
+def failing_step(failure: BaseException) -> str:
+    """The step whose error failed the trip. Not merely the first that failed: the car
+    rental may fail and the partner desk book the car, and then the card be refused."""
+    error = failure.__cause__
+    while error is not None and not isinstance(error, ActivityError):
+        error = error.__cause__
+    return error.activity_type if error is not None else ""
 
 
 SERVER_AWAY = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
@@ -159,8 +169,8 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="the seed that draws trips and outages")
     parser.add_argument("--no-worker", action="store_true", help="use workers started elsewhere")
     parser.add_argument("--task-queue", default=TASK_QUEUE, help=f"the workers' queue (default {TASK_QUEUE})")
-    parser.add_argument("--partner", action="store_true",
-                        help="every trip accepts the partner desk's car when the car rental cannot book one")  # fmt: skip
+    parser.add_argument("--no-partner", dest="partner", action="store_false",
+                        help="no trip takes the partner desk's car: a car the car rental cannot book undoes the trip")  # fmt: skip
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1 or args.concurrency < 1:
         parser.error("--count and --concurrency must be at least 1")

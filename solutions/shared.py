@@ -29,8 +29,8 @@ class BookingRequest:
     confirmation_code: str = ""  # FORCE_PAYMENT_FAIL in it forces a refused payment
     attempts: int = 3  # how many tries a step gets before the trip is undone
     # The customer accepts a car from the partner desk (a fifth dearer) when the car rental
-    # cannot book one (exercise 12). Off unless asked for: `client.py --partner`.
-    partner_car_ok: bool = False
+    # cannot book one (exercise 12); `client.py --no-partner` books as the reference does.
+    partner_car_ok: bool = True
 
 
 @dataclass

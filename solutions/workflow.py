@@ -4,8 +4,9 @@ store the request → book the flight → book the hotel and the car at once →
 (the pivot) → confirm → email the customer (auxiliary: its failure undoes nothing). The
 flight, the hotel and the car are booked pending, and confirmed by the confirm step, after
 the pivot (exercise 11's semantic lock): until then anyone can tell they may be undone, and
-an undo releases only what is still pending. A trip that accepts a partner's car gets one
-when the car rental cannot book it (exercise 12).
+an undo releases only what is still pending. When the car rental cannot book the car, the
+partner desk's car is booked instead, before anything is undone (exercise 12); the car
+step's one undo releases the car at whichever desk holds it.
 A failure or a cancel before the pivot undoes what was booked, newest first, shielded from
 the cancel (the Saga helper of exercise 08); an undo that fails for good hands the trip to
 a person.
@@ -25,8 +26,8 @@ from saga import Saga, SagaCompensationError
 with workflow.unsafe.imports_passed_through():
     from activities import (
         book_car, book_flight, book_hotel, book_partner_car, cancel_car, cancel_flight, cancel_hotel,
-        cancel_partner_car, charge_payment, confirm_trip, flag_for_attention, refund_payment,
-        send_confirmation_email, store_booking_request,
+        charge_payment, confirm_trip, flag_for_attention, refund_payment, send_confirmation_email,
+        store_booking_request,
     )  # fmt: skip
     from shared import BookingRequest, BookingResult
 
@@ -41,7 +42,7 @@ def step_options(request: BookingRequest) -> dict:
     return dict(start_to_close_timeout=timedelta(seconds=5), heartbeat_timeout=timedelta(seconds=2), retry_policy=policy)
 
 
-async def book_a_car(request: BookingRequest, saga: Saga, step: dict) -> str:
+async def book_a_car(request: BookingRequest, step: dict) -> str:
     """The car rental's car; or, for a trip that accepts one, the partner desk's, before
     anything is undone. A car type nobody rents (UnknownItem) is unknown to the partner too."""
     try:
@@ -49,10 +50,6 @@ async def book_a_car(request: BookingRequest, saga: Saga, step: dict) -> str:
     except ActivityError as err:
         if not request.partner_car_ok or getattr(err.cause, "type", "") == "UnknownItem":
             raise
-    # The car rental may have booked a car and lost every reply: release it first, or the
-    # trip would hold two cars.
-    await workflow.execute_activity(cancel_car, request, **UNDO)
-    saga.add(cancel_partner_car, request)  # before the step: a lost reply may hide a booking
     return await workflow.execute_activity(book_partner_car, request, **step)
 
 
@@ -67,12 +64,12 @@ class TravelBookingWorkflow:
                 saga.add(cancel_flight, request)  # before the step: a lost reply may hide a booking
                 flight = await workflow.execute_activity(book_flight, request, **step)
                 saga.add(cancel_hotel, request)
-                saga.add(cancel_car, request)
+                saga.add(cancel_car, request)  # either desk's car
                 # Both at once, and both settled before any undo runs (exercise 07): a car
                 # still being booked when the hotel fails is undone after it lands.
                 hotel, car = await asyncio.gather(
                     workflow.execute_activity(book_hotel, request, **step),
-                    book_a_car(request, saga, step),
+                    book_a_car(request, step),
                     return_exceptions=True,
                 )
                 for outcome in (hotel, car):

@@ -41,7 +41,7 @@ def pytest_addoption(parser):
 # order; a module whose fixture starts something costly for all its tests (an app, the
 # README samples) runs it once. Everything else is spread test by test, so that one long
 # file (a catalogue) does not keep a worker busy while the others wait.
-TOGETHER = {"test_api.py", "test_readme_samples.py", "test_solutions.py", "test_capstone_partner.py"}
+TOGETHER = {"test_api.py", "test_readme_samples.py", "test_solutions.py"}
 
 
 def pytest_xdist_make_scheduler(config, log):

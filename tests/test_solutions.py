@@ -12,8 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import pytest_asyncio
 
+from workbook import world
 from workbook.audit import audit
 from workbook.loader import loaded
+from workbook.timeline import fetch_timeline
 from workbook.world import REPO_ROOT
 
 SOLUTIONS = REPO_ROOT / "solutions"
@@ -75,6 +77,7 @@ def test_no_double_booking_under_1000_concurrent_trips(world):
 # first (every undo is registered before its step, so the failed step's own undo runs
 # too: it finds nothing and changes nothing).
 HOTEL_CHAIN = ["cancel_car", "cancel_hotel", "cancel_flight"]
+BAD_CARS = ("Limousine-Fail", "SportsCar-Fail", "Convertible-Fail", "LuxurySUV-Fail", "Electric-Fail")
 EXPECTED = {
     "EarlyDate-Fail": ("book_flight", ["cancel_flight"]),
     "LateDate-Fail": ("book_flight", ["cancel_flight"]),
@@ -104,7 +107,15 @@ async def the_44(tmp_path_factory, dev_server):
                 outcomes = await modules.client.run_load(dev_server.client, scenarios, 44, task_queue)
             lines = {o.scenario.name: modules.client.line(n, 44, o, seed) for n, o in enumerate(outcomes, 1)}
             statuses = {o.scenario.name: {r.status for r in world.reservations(o.scenario.request.trip_id)} for o in outcomes}
+            the_44_ran.update({o.scenario.name: (await fetch_timeline(dev_server.client, o.scenario.request.trip_id)).runs
+                               for o in outcomes})  # fmt: skip
+            the_44_cars.update({o.scenario.name: [r for r in world.reservations(o.scenario.request.trip_id)
+                                                  if r.kind == "car" and r.status in world.HOLDING] for o in outcomes})  # fmt: skip
             return {o.scenario.name: o for o in outcomes}, audit(), statuses, lines
+
+
+the_44_ran: dict = {}  # per scenario, the activities its timeline ran (filled by the_44)
+the_44_cars: dict = {}  # per scenario, the cars its trip holds at the end
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -118,7 +129,7 @@ def test_named_scenario(the_44, name):
 def test_the_44_end_with_zero_orphans(the_44):
     outcomes, report, *_ = the_44
     assert len(outcomes) == 44
-    assert report.clean, str(report)
+    assert report.clean and not report.double_bookings, str(report)
     confirmed = [o for o in outcomes.values() if o.status == "Completed"]
     assert report.confirmed_trips == len(confirmed) > 0
     assert {o.status for o in outcomes.values()} <= {"Completed", "Failed"}  # none lost
@@ -126,6 +137,46 @@ def test_the_44_end_with_zero_orphans(the_44):
         if outcome.status == "Failed" and outcome.scenario.name.startswith("Customer-"):
             down = {"book_hotel": "book_hotel", "book_car": "book_car", "charge_payment": "charge_card"}
             assert down.get(outcome.failed_step) in outcome.scenario.outages or "left" in outcome.reason, outcome
+
+
+def test_a_car_rental_outage_books_the_partners_car(the_44):
+    """A valid trip whose car rental is down (and nothing else) is booked, with the partner
+    desk's car, and holds that one car only (exercise 12's fallback, the capstone's default)."""
+    outcomes, *_ = the_44
+    only_the_car = [o for name, o in outcomes.items() if name.startswith("Customer-") and o.scenario.outages == ["book_car"]]
+    assert only_the_car, "seed 42 draws no trip whose car rental alone is down"
+    for outcome in only_the_car:
+        name = outcome.scenario.name
+        assert outcome.status == "Completed", (name, outcome.reason)
+        assert [r.outcome for r in the_44_ran[name] if r.name == "book_partner_car"] == ["completed"], name
+        assert [c.item.startswith(world.PARTNER) for c in the_44_cars[name]] == [True], the_44_cars[name]
+    for name, outcome in outcomes.items():
+        if outcome.status == "Completed":
+            assert len(the_44_cars[name]) == 1, (name, the_44_cars[name])  # one car, from one desk
+
+
+def test_a_car_nobody_rents_is_not_asked_of_the_partner(the_44):
+    """The car rental says it rents no such car, or, while its breaker is open, its catalogue
+    does: the partner, which rents the same types, is never asked, whatever other trips met."""
+    outcomes, *_ = the_44
+    for name in BAD_CARS:
+        assert not [r for r in the_44_ran[name] if r.name == "book_partner_car"], name
+        assert [r.error_type for r in the_44_ran[name] if r.name == "book_car"] == ["UnknownItem"], name
+        assert not the_44_cars[name], the_44_cars[name]  # undone
+
+
+async def test_a_trip_that_declines_the_partner_is_undone_when_the_car_rental_cannot_book(capstone, dev_server):
+    """`client.py --no-partner`: the car rental down for good undoes the trip, and the
+    partner desk is never asked."""
+    seed = capstone.seed.load_seed()
+    (scenario,) = capstone.scenarios.generated(seed, 1, random.Random(7))
+    scenario.request.partner_car_ok, scenario.outages = False, ["book_car"]
+    task_queue = f"capstone-no-partner-{uuid.uuid4()}"
+    async with capstone.worker.create_worker(dev_server.client, task_queue):
+        outcome = await capstone.client.book(dev_server.client, scenario, task_queue)
+    assert (outcome.status, outcome.failed_step, outcome.undos) == ("Failed", "book_car", HOTEL_CHAIN), outcome
+    runs = (await fetch_timeline(dev_server.client, scenario.request.trip_id)).runs
+    assert "book_partner_car" not in [r.name for r in runs]
 
 
 def test_bookings_are_pending_until_the_confirm_step(the_44):
@@ -219,8 +270,9 @@ async def test_small_chaos_run_ends_clean(world, dev_server, monkeypatch, capsys
     assert "locking the travel world's database" in printed
     assert "2 kills, 1 zombie, 1 server restart, 1 busy world:" in " ".join(printed.split()), printed
     report = audit()
-    assert report.clean and not report.double_bookings, str(report)
+    assert report.clean and not report.double_bookings, str(report)  # no trip holds two cars either
     assert len({r.trip_id for r in world.reservations()}) > 50  # the trips really ran against this world
+    assert [r for r in world.reservations() if r.item.startswith(world.PARTNER)], "no trip went to the partner desk"
 
 
 def test_the_saga_helper_is_exercise_08s():

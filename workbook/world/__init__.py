@@ -56,7 +56,7 @@ from workbook.world.faults import (  # noqa: F401
 from workbook.world.holds import Reservation, PREFIX, HOLDING  # noqa: F401
 from workbook.world.flights import book_flight, cancel_flight  # noqa: F401
 from workbook.world.hotels import book_hotel, cancel_hotel  # noqa: F401
-from workbook.world.cars import book_car, cancel_car  # noqa: F401
+from workbook.world.cars import book_car, cancel_car, rents_car  # noqa: F401
 from workbook.world.partner import PARTNER, book_partner_car, cancel_partner_car, issue_tickets, tickets  # noqa: F401
 from workbook.world.cards import DECLINED_CARD, Payment, validate_card, charge_card, refund  # noqa: F401
 from workbook.world.trips import (  # noqa: F401

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from workbook.world.errors import BookingError, UnknownItem
 from workbook.world.faults import _operation
-from workbook.world.holds import Reservation, _check_key, _existing, _hold, _reservation, place
+from workbook.world.holds import RELEASABLE, Reservation, _check_key, _existing, _hold, _reservation, place
 from workbook.world.store import _connect
 
 PARTNER = "partner:"  # how a partner car's item starts
@@ -23,9 +23,10 @@ PARTNER_MARKUP = 1.2  # the partner charges a fifth more than the car rental
 
 
 def book_partner_car(
-    trip_id: str, car_type: str, days: int, *, key: str, city: str = "New York"
+    trip_id: str, car_type: str, days: int, *, key: str, city: str = "New York", pending: bool = False
 ) -> Reservation:
-    """Hold one of the partner's cars of ``car_type`` in ``city`` for ``days`` days."""
+    """Hold one of the partner's cars of ``car_type`` in ``city`` for ``days`` days
+    (``pending``: see book_flight; world.confirm_booking confirms it)."""
     with _operation("book_partner_car", key, trip_id) as conn:
         row = _existing(conn, "reservations", key)
         _check_key("car", trip_id, key, row)
@@ -39,14 +40,14 @@ def book_partner_car(
         if days < 1:
             raise BookingError(f"a car rental needs at least one day, not {days}")
         cents = round(found["price_cents"] * PARTNER_MARKUP) * days
-        return _hold(conn, "car", trip_id, key, f"{PARTNER}{city}/{car_type}", cents)
+        return _hold(conn, "car", trip_id, key, f"{PARTNER}{city}/{car_type}", cents, pending=pending)
 
 
 def cancel_partner_car(*, key: str) -> bool:
     """Release the partner car booked with ``key``. True if a car was released."""
     with _operation("cancel_partner_car", key) as conn:
         row = _existing(conn, "reservations", key)
-        if row is None or row["status"] != "held" or not row["item"].startswith(PARTNER):
+        if row is None or row["status"] not in RELEASABLE or not row["item"].startswith(PARTNER):
             conn.changed = False
             return False  # nothing to undo: safe to call again and again
         conn.execute("UPDATE reservations SET status = 'cancelled' WHERE id = ?", (row["id"],))
