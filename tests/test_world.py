@@ -393,3 +393,48 @@ def test_a_held_call_waits_until_it_is_released(world):
     world.release("book_car", "trip-h")
     held.join(timeout=5)
     assert not held.is_alive() and waited == [0.0]
+
+
+# --- cost as the world grows ----------------------------------------------------------
+
+
+def _steps(read) -> int:
+    """How many SQLite virtual-machine steps ``read`` takes on this thread's kept connection
+    to the world (a count, not a time: the same on any machine at any load)."""
+    from workbook.world.store import _connect
+
+    counted = [0]
+
+    def count() -> int:
+        counted[0] += 1
+        return 0  # go on
+
+    with _connect() as conn:  # the connection the world's next call on this thread uses
+        conn.set_progress_handler(count, 1)
+    try:
+        read()
+    finally:
+        with _connect() as conn:
+            conn.set_progress_handler(None, 1)
+    return counted[0]
+
+
+def test_one_trip_is_read_at_the_same_cost_however_many_trips_the_world_holds(world):
+    """What the capstone reads before every charge (trip_total) and the audit of one trip
+    (reservations, payments) go straight to the trip's rows: without an index by trip, each
+    read scanned every booking of every trip, and 5,000 bookings cost 25 times 1,000."""
+    world.load_inventory(flights=[("TW900", "SFO", "JFK", "2026-12-18", 10000, 1000)])
+
+    def book(trip: str) -> None:
+        world.book_flight(trip, "TW900", key=f"{trip}:flight")
+        world.charge_card(trip, CARD, 10000, key=f"{trip}:charge")
+
+    def reads() -> int:
+        return _steps(lambda: (world.trip_total("t-0"), world.reservations("t-0"), world.payments("t-0")))
+
+    book("t-0")
+    alone = reads()
+    for n in range(1, 301):
+        book(f"t-{n}")
+    assert world.trip_total("t-0") == 10000 and len(world.reservations("t-0")) == len(world.payments("t-0")) == 1
+    assert reads() - alone < 50  # a scan of 300 more trips' rows takes thousands of steps more
