@@ -645,3 +645,36 @@ async def test_a_slow_worker_is_not_called_missing(monkeypatch):
         result = asyncio.ensure_future(asyncio.sleep(finishes_after, result="booked"))
         assert await report._wait_for_worker_elsewhere(handle, result, console, mode) == "booked"
         assert ("is the worker running?" in console.export_text()) is says
+
+
+async def test_an_activity_that_has_just_started_is_not_called_a_wait(monkeypatch):
+    """A run past WORKER_HINT_AFTER that is making progress (08's cancel while undoing on a
+    busy machine: its last undo had just started) gets no 'Still waiting … is at work on a
+    worker' line; an attempt at work for WORKER_HINT_AFTER already does."""
+    from datetime import datetime, timedelta, timezone
+
+    from temporalio.api.enums.v1 import PendingActivityState
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
+
+    from workbook import report
+
+    monkeypatch.setattr(report, "WORKER_HINT_AFTER", 5.0)
+
+    def handle_with_activity_started(seconds_ago: float):
+        description = DescribeWorkflowExecutionResponse()
+        pending = description.pending_activities.add()
+        pending.activity_type.name = "cancel_flight"
+        pending.state = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        pending.attempt = 1
+        pending.last_started_time.FromDatetime(datetime.now(timezone.utc) - timedelta(seconds=seconds_ago))
+
+        class Handle:
+            async def describe(self):
+                return type("Description", (), {"raw_description": description})()
+
+        return Handle()
+
+    assert await report._at_work(handle_with_activity_started(0.1)) == ""
+    assert await report._at_work(handle_with_activity_started(60)) == (
+        "cancel_flight is at work on a worker (attempt 1); waiting for it."
+    )

@@ -302,10 +302,17 @@ async def _wait_for_worker_elsewhere(handle, waiting, console: Console, mode: Mo
 
 
 async def _at_work(handle: WorkflowHandle) -> str:
-    """What a workflow that is simply slow is doing: an activity a worker is running."""
+    """What a workflow that is simply slow is doing: an activity a worker has been running
+    for WORKER_HINT_AFTER at least. One that has just started is a run making progress,
+    not a wait worth a word: a healthy run that takes a little over WORKER_HINT_AFTER on a
+    busy machine (08's cancel while undoing: a 3 s car desk) was told 'Still waiting for
+    trip-08: cancel_flight is at work on a worker' the moment its last undo started."""
     description = (await handle.describe()).raw_description
     for pending in description.pending_activities:
-        if pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
+        if (
+            pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            and _waiting_for(pending.last_started_time) >= WORKER_HINT_AFTER
+        ):
             return f"{pending.activity_type.name} is at work on a worker (attempt {pending.attempt}); waiting for it."
     return ""
 
