@@ -162,6 +162,14 @@ ANSWERS = [
         "    import json\n\n    history = WorkflowHistory.from_json('trip-09', json.loads(HISTORY.read_text()))\n"
         "    await Replayer(workflows=[BookTripWorkflow]).replay_workflow(history)\n"
     )),
+    # Part A: the crash. A key that is the same only within one worker process (a uuid made
+    # at import) passes a crash before the desk books; a retry elsewhere after it booked shows it.
+    wrong("09", "a key the same only within one worker process (a uuid made at import)", "activities.py", [
+        ('def key(trip: TripRequest, step: str) -> str:\n    return f"{trip.trip_id}:{step}"',
+         'RUN = uuid.uuid4().hex[:8]  # so two runs never clash\n\n\ndef key(trip: TripRequest, step: str) -> str:\n'
+         '    return f"{trip.trip_id}:{step}:{RUN}"'),
+        ("from workbook import world\n", "import uuid\n\nfrom workbook import world\n"),
+    ], "the same only within one worker process"),
     # right ways (the first ones)
     right("09", "a different patch id", "workflow.py", [('EMAIL_PATCH = "send-confirmation-email"', 'EMAIL_PATCH = "email-after-confirm-v1"')]),
     right("09", "patched() kept in a variable first", "workflow.py", [

@@ -29,6 +29,7 @@ README point -> scenario -> what fails when the point is violated:
 | the test is run as pytest runs it | replay_test: pytest's collection (test*, Test* classes) and marks | skip / skipif / xfail mark, pytest.skip()/xfail() inside: "protects nothing"; no collectable test |
 | a dead worker is noticed in seconds (heartbeat_timeout) | crash: book_hotel's scheduled event read before the kill | no or long heartbeat_timeout, named at once |
 | no step runs twice, no booking is lost, zero orphans | crash: kill -9 during book_hotel, a new worker.py | a step twice in history, a booking made twice in the world, wrong Itinerary, orphans |
+| the retry reuses the key, so a crash after the booking books once (a key the same in every process) | booked_with_email: book_hotel's reply lost, its retry in a fresh Python process (the crash kills before the desk books) | "the same only within one worker process": two rooms |
 
 They run on a local dev server (Suite.server = "dev"): a real worker process must reach
 the server, and time must pass for real (a heartbeat timeout notices the dead worker).
@@ -52,6 +53,7 @@ from workbook.checks import (
     STEPS, CheckFailed, CodeError, Outcome, Suite, arrow, expect, expect_itinerary_matches, expect_no_orphans,
     expect_status,
 )  # fmt: skip
+from workbook.checks.ex04 import _new_keys
 from workbook.checks.ex09_replay import (
     HISTORY_NAME, TEST_FILE, NoTests, calls, explain_test_error, replay_failure, run_test_file,
     short_reason, unpatched_module, why_it_detects_nothing,
@@ -91,9 +93,16 @@ def shipped_history() -> str:
 
 @suite.check("A new trip is booked, and the confirmation email goes out after confirm_trip")
 async def booked_with_email(lab):
-    outcome = await lab.book(lab.trip())
+    # The hotel books the room and its reply is lost; the retry runs in a fresh Python
+    # process, as on the new worker after a kill -9 that came once the room was booked.
+    # The crash below kills the worker before the desk books, so only this shows a key
+    # that is the same within one worker process only (Part A, step 7).
+    trip = lab.trip()
+    world.inject("book_hotel", "lose_reply", times=1, scope=trip.trip_id)
+    outcome = await lab.book(trip, elsewhere=HOTEL_RETRIED_ELSEWHERE)
     trip_id = outcome.trip.trip_id
     expect_status(outcome, "Completed", f"It failed with: {outcome.error}")
+    _hotel_booked_once(outcome, lab)
     steps = outcome.timeline.steps
     if EMAIL not in steps:
         raise CheckFailed(
@@ -130,6 +139,20 @@ async def booked_with_email(lab):
             "again and again. On replay your workflow must ask for the same steps the run made: choose "
             "the path with `workflow.patched(EMAIL_PATCH)`, which is True when a run that took the "
             f"patch replays, never with something that differs on replay.{hint} ({short_reason(failure)})"
+        )
+
+
+HOTEL_RETRIED_ELSEWHERE = {"book_hotel": {2}}
+
+
+def _hotel_booked_once(outcome: Outcome, lab) -> None:
+    """The hotel's retry in another process found the room its lost reply had booked."""
+    keys = [key for kind, _, key, _ in world.keys(outcome.trip.trip_id) if kind == "hotel"]
+    if len(keys) > 1:
+        raise CheckFailed(
+            "book_hotel booked the room, lost its reply, and was retried in a fresh worker process, as "
+            "on the new worker after a kill -9 that came once the room was booked: "
+            + _new_keys(outcome, lab, "hotel", keys, HOTEL_RETRIED_ELSEWHERE)
         )
 
 
