@@ -17,7 +17,7 @@ class Answer:
     exercise: str
     name: str
     file: str
-    edits: tuple[tuple[str, str], ...]
+    edits: tuple[tuple[str, ...], ...]  # (old, new) in ``file``; (file, old, new) in another file
     words: str = ""  # empty: a correct alternative, which must pass
 
     @property
@@ -73,6 +73,17 @@ EX02 = [
     wrong("02", "a single attempt", "workflow.py", [("maximum_attempts=3", "maximum_attempts=1")], "not retried at all"),
     wrong("02", "no timeout", "workflow.py", [("    start_to_close_timeout=timedelta(seconds=10),\n", "")], "no timeout"),
     wrong("02", "two attempts: too few for a short outage", "workflow.py", [("maximum_attempts=3", "maximum_attempts=2")], "at least 3 attempts"),
+    wrong("02", "maximum_attempts=0 (read as none) and business errors retryable", "workflow.py", [
+        ("maximum_attempts=3", "maximum_attempts=0"), ("activities.py", ", non_retryable=True) from err", ") from err"),
+    ], "would be tried forever: its retry policy has maximum_attempts=0"),
+    wrong("02", "errors final, but the workflow asks again after a failure", "workflow.py", [
+        ("from temporalio.common import RetryPolicy\n", "from temporalio.common import RetryPolicy\nfrom temporalio.exceptions import ActivityError\n"),
+        ("        car = await workflow.execute_activity(book_car, trip, **STEP)\n",
+         "        for attempt in range(3):  # a car may come free: ask again, a second apart\n"
+         "            try:\n                car = await workflow.execute_activity(book_car, trip, **STEP)\n                break\n"
+         "            except ActivityError:\n                if attempt == 2:\n                    raise\n"
+         "                await workflow.sleep(1)\n"),
+    ], "your workflow called it 3 times"),
     right("02", "unlimited attempts, business errors final", "workflow.py", [("RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)", "RetryPolicy(initial_interval=timedelta(seconds=1))")]),
     right("02", "each business error listed, no type", "activities.py", [(FINAL, "    except (world.NoAvailability, world.UnknownItem, world.InvalidCardNumber, world.CardDeclined) as err:\n        raise ApplicationError(str(err), non_retryable=True)")]),
 ]

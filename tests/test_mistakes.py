@@ -19,12 +19,12 @@ from workbook.loader import exercise_dir
 def written(answer: Answer, tmp_path):
     folder = tmp_path / "practice"
     shutil.copytree(exercise_dir(answer.exercise) / "solution", folder, ignore=shutil.ignore_patterns("__pycache__"))
-    path = folder / answer.file
-    text = path.read_text()
-    for old, new in answer.edits:
-        assert old in text, f"{answer.name}: {old!r} is no longer in {answer.file}: update the catalogue"
-        text = text.replace(old, new)
-    path.write_text(text)
+    for edit in answer.edits:  # (old, new) in answer.file, or (file, old, new) in another one
+        file, old, new = edit if len(edit) == 3 else (answer.file, *edit)
+        path = folder / file
+        text = path.read_text()
+        assert old in text, f"{answer.name}: {old!r} is no longer in {file}: update the catalogue"
+        path.write_text(text.replace(old, new))
     return folder
 
 
