@@ -678,3 +678,28 @@ async def test_an_activity_that_has_just_started_is_not_called_a_wait(monkeypatc
     assert await report._at_work(handle_with_activity_started(60)) == (
         "cancel_flight is at work on a worker (attempt 1); waiting for it."
     )
+
+
+def test_a_refusal_the_activity_raises_itself_is_one_line_in_the_worker(tmp_path, env, world):
+    """Exercise 11 Part E (TWO_TRIPS_INTERLEAVED = True): the upgrade desk refuses trip-11-a's
+    pending room with an ApplicationError of its own (BookingPending). That is the lesson,
+    like the sold-out car beside it: one line in the worker's terminal, not the SDK's
+    25-line 'Completing activity as failed' traceback (seen walking 11 in a terminal)."""
+    folder = copy_of("11", "solution", tmp_path)
+    edit(folder / "shared.py", "TWO_TRIPS_INTERLEAVED = False", "TWO_TRIPS_INTERLEAVED = True")
+    done, said = book_with_worker(folder, env, tmp_path)
+    assert "Upgrade of trip-11-a's room refused" in done.stdout, done.stdout + done.stderr
+    assert any(line.endswith("upgrade_room failed: trip trip-11-a's room HT-0002 is still pending: ask again once "
+                             "the trip is confirmed — not retried") for line in said.splitlines()), said  # fmt: skip
+    assert "Traceback" not in said and "Completing activity as failed" not in said, said
+
+
+def test_a_bug_wrapped_in_an_application_error_keeps_its_traceback(tmp_path, env, world):
+    """`except Exception` round a bug (an AttributeError) turned into a non-retryable
+    ApplicationError: still a bug, so the worker keeps its traceback."""
+    folder = copy_of("02", "solution", tmp_path)
+    edit(folder / "activities.py", "    except world.BookingError as err:\n", "    except Exception as err:\n")
+    edit(folder / "activities.py", "        return world.book_hotel(\n", "        trip.no_such_field\n        return world.book_hotel(\n")
+    done, said = book_with_worker(folder, env, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" in said and "AttributeError" in said and "no_such_field" in said, said

@@ -44,8 +44,15 @@ def expected_failure(err: BaseException) -> tuple[str, bool] | None:
     if isinstance(err, world.WorldError):
         return str(err), True  # not translated: Temporal retries it (exercise 02, Part C)
     if isinstance(err, ApplicationError):
-        cause = err.__cause__
+        cause = err.__cause__ or err.__context__
         if isinstance(cause, world.WorldError) or (err.type or "") in _world_error_names():
+            return err.message, not err.non_retryable
+        if cause is None or type(cause).__module__ != "builtins":
+            # Raised on purpose by the activity's own code: a refusal it decided on (11's
+            # upgrade desk: 'BookingPending … still pending'), or a library's answer it
+            # translated (12's open breaker, pybreaker.CircuitBreakerError). One wrapping a
+            # Python error (a KeyError, a TypeError: `except Exception` round a bug) is a
+            # bug, and keeps its traceback.
             return err.message, not err.non_retryable
     return None
 
