@@ -703,3 +703,28 @@ def test_a_bug_wrapped_in_an_application_error_keeps_its_traceback(tmp_path, env
     done, said = book_with_worker(folder, env, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" in said and "AttributeError" in said and "no_such_field" in said, said
+
+
+def test_an_outage_retried_on_purpose_is_not_called_a_mistake(tmp_path, env, world):
+    """Exercise 12 Part E (TICKET_DESK_DOWN = True), worker and starter in two terminals:
+    issue_tickets is retried after the pivot on purpose (FORWARD). While it is, the starter
+    says the outage ends by itself, not 'make it non-retryable … Fix it, restart the worker'
+    (seen walking 12 in a terminal)."""
+    folder = copy_of("12", "solution", tmp_path)
+    edit(folder / "shared.py", "TICKET_DESK_DOWN = False", "TICKET_DESK_DOWN = True")
+    done, _ = book_with_worker(folder, env, tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "car booked by the primary desk, tickets TK-0001" in output, output
+    assert "issue_tickets has failed" in output and "An outage ends by itself" in output, output
+    assert "non-retryable" not in output and "restart the worker" not in output, output
+
+
+def test_run_waits_out_an_outage_retried_on_purpose(clone, env, dev_server, world):
+    """`python -m workbook run 12` with TICKET_DESK_DOWN = True: the ticket desk fails three
+    calls and answers the fourth. The run waits for it, instead of terminating the trip
+    after three failures as 'retrying forever' with advice to make it non-retryable."""
+    edit(clone / "exercises/12-forward-recovery/solution/shared.py", "TICKET_DESK_DOWN = False", "TICKET_DESK_DOWN = True")
+    done = workbook("run", "12", cwd=clone, env=dict(env, WORKBOOK_PATIENCE="5"))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "car booked by the primary desk, tickets TK-0001" in output, output
+    assert "Stopped trip-12" not in output and "non-retryable" not in output, output

@@ -181,11 +181,26 @@ async def _diagnosis(handle: WorkflowHandle, source: str = "", in_process: bool 
             )
         if pending.attempt > 1 and pending.HasField("last_failure"):
             forever = pending.maximum_attempts == 0 and pending.attempt > ENDLESS_AFTER
-            return "retrying-forever" if forever else "retrying", (
+            retried = (
                 f"{pending.activity_type.name} has failed {pending.attempt - 1} time(s) and "
-                f"Temporal keeps retrying it: {pending.last_failure.message}. If that error will "
-                "not go away by itself, make it non-retryable, or cap the retries with "
-                "maximum_attempts."
+                f"Temporal keeps retrying it: {pending.last_failure.message}."
+            )
+            if pending.last_failure.application_failure_info.type in _outages():
+                # The travel world is down for a while: retrying is right, and advice to make
+                # it non-retryable is wrong (12's ticket desk after the pivot, retried on
+                # purpose with FORWARD, was told so, and `run 12` terminated the trip).
+                endless = (
+                    " Its retry policy has no maximum_attempts: right for a step that must go "
+                    "forward, wrong for one that should give up and be undone or noted."
+                    if pending.maximum_attempts == 0 else ""
+                )
+                return "outage-forever" if forever else "outage", (
+                    f"{retried} An outage ends by itself: this run goes on once "
+                    f"{pending.activity_type.name} gets through.{endless}"
+                )
+            return "retrying-forever" if forever else "retrying", (
+                f"{retried} If that error will not go away by itself, make it non-retryable, "
+                "or cap the retries with maximum_attempts."
             )
     task_queue = description.execution_config.task_queue.name
     unstarted = [
@@ -220,6 +235,19 @@ async def _diagnosis(handle: WorkflowHandle, source: str = "", in_process: bool 
             )
         return "no-worker", no_worker_message(task_queue)
     return None, None
+
+
+def _outages() -> set[str]:
+    """The failure types of a travel world that is down for a moment (ServiceUnavailable and
+    its kinds): errors that go away by themselves, which Temporal is right to retry."""
+    from workbook import world
+
+    names, todo = set(), [world.ServiceUnavailable]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
 
 
 def _waiting_for(timestamp) -> float:
@@ -294,6 +322,8 @@ async def _wait_for_worker_elsewhere(handle, waiting, console: Console, mode: Mo
                 console.print(START_WORKER)
             elif kind == "worker-lost":
                 console.print("If no worker is running now, start one (python worker.py): this run goes on.")
+            elif kind in ("outage", "outage-forever"):
+                pass  # nothing to fix or restart: the reason says the run goes on
             elif kind:
                 console.print(RESTART_WORKER)
             said = news
@@ -327,8 +357,10 @@ async def _wait_in_process(handle, waiting, console: Console, mode: Mode):
         # A failing workflow task or an activity bug shows at once; no poller and retries
         # only after a while (the worker may still be starting; a retry may succeed).
         kind, reason = await _diagnosis(handle, mode.source(), in_process=True)
-        if kind in ("no-worker", "retrying", "retrying-forever") and waited < WORKER_HINT_AFTER:
+        if kind in ("no-worker", "retrying", "retrying-forever", "outage", "outage-forever") and waited < WORKER_HINT_AFTER:
             continue
+        if kind == "outage-forever" and waited >= VAGUE_AFTER:
+            kind = "retrying-forever"  # an outage this long, retried without end: stop, so run never hangs
         if kind in ("task", "nondeterminism", "activity-bug", "no-worker", "retrying-forever"):
             reason = reason.replace("python starter.py", mode.again)
             console.print(f"[bold red]Stopped {handle.id}:[/] {reason}")
