@@ -66,10 +66,10 @@ ANSWERS = [
     ], "workflow.execute_activity raises ActivityError"),
     wrong("06", "undos with the steps' retry policy (STEP)", "workflow.py", [
         (TRY_EACH, TRY_EACH.replace("**UNDO", "**STEP")),
-    ], "runs with a retry policy that gives up"),
+    ], "and its retry policy allows 3 attempts: an undo must retry an outage"),
     wrong("06", "undos that give up after 3 attempts", "workflow.py", [
         (UNDO_POLICY, "    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),\n)"),
-    ], "runs with a retry policy that gives up"),
+    ], "and its retry policy allows 3 attempts: an undo must retry an outage"),
     wrong("06", "undos oldest first", "workflow.py", [(LOOP, "    for undo in compensations:\n")], "newest first"),
     wrong("06", "undos all at once (gather)", "workflow.py", [
         (LOOP + TODO_TRY + TRY_EACH, "    results = await asyncio.gather(*(workflow.execute_activity(undo, trip, **UNDO) "
@@ -129,6 +129,24 @@ ANSWERS = [
     ]),
     right("06", "wait_condition until the undos' task is done", "workflow.py", [
         (WAIT_AGAIN, "        await workflow.wait_condition(lambda: running.done())\n        return running.result()\n"),
+    ]),
+    # An undo retried by the workflow's own loop (UNDO with two attempts): right when the loop
+    # stops at a refusal, wrong when it asks a refusal again forever. Judged by behaviour: an
+    # outage as long as the undo's two attempts (observe.outlast), not by reading the policy.
+    wrong("06", "every undo asked again by the workflow, a refusal too", "workflow.py", [
+        (UNDO_POLICY, UNDO_POLICY.replace("seconds=1))", "seconds=1), maximum_attempts=2)")),
+        (TODO_TRY + TRY_EACH, "        while True:  # an undo must not give up: ask again until it works\n"
+         "            try:\n                await workflow.execute_activity(undo, trip, **UNDO)\n                break\n"
+         "            except ActivityError:\n                await workflow.sleep(1)\n"),
+    ], "your workflow asked for it again and again"),
+    right("06", "two attempts per undo, the workflow asks again until a refusal", "workflow.py", [
+        (UNDO_POLICY, UNDO_POLICY.replace("seconds=1))", "seconds=1), maximum_attempts=2)")),
+        (TODO_TRY + TRY_EACH, "        while True:\n            try:\n"
+         "                await workflow.execute_activity(undo, trip, **UNDO)\n                break\n"
+         "            except ActivityError as err:\n"
+         "                if isinstance(err.cause, ApplicationError) and err.cause.non_retryable:\n"
+         "                    failed.append(f\"{undo.__name__} ({err.cause.message})\")\n                    break\n"
+         "                await workflow.sleep(1)  # an outage: it passes\n"),
     ]),
     right("06", "shield in a loop until the task is done", "workflow.py", [
         (SHIELD_BODY, "    running = asyncio.create_task(undos)\n    while True:\n        try:\n"

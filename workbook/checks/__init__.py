@@ -568,13 +568,33 @@ class _Endless:
 async def _retrying_forever(handle, attempts: int) -> str:
     """The name of a pending activity that has failed more than ``attempts`` times and
     that nothing but success ends: no maximum_attempts, and no schedule_to_close_timeout
-    shorter than the workflow's own (the server sets that one when none is given), or ""."""
+    shorter than the workflow's own (the server sets that one when none is given), or "".
+    Or of an activity that the workflow's own code keeps asking for again (a loop around
+    the call: each time an activity of its own, its attempts few), which has failed more
+    than ``attempts`` times in all, as the checks' worker saw it (observe.Plan.raised)."""
+    plan = PLANS.get(handle.id)
+    if plan is not None:
+        for name, raised in list(plan.raised.items()):
+            if len(raised) > attempts and await _asked_again(handle, name):
+                return name
     for pending in (await handle.describe()).raw_description.pending_activities:
         budget = pending.expiration_time.ToSeconds() - pending.scheduled_time.ToSeconds()
         bounded = pending.maximum_attempts or (pending.HasField("expiration_time") and 0 < budget <= BOUNDED_BUDGET)
         if not bounded and pending.attempt > attempts and pending.HasField("last_failure"):
             return pending.activity_type.name
     return ""
+
+
+async def _asked_again(handle, name: str) -> bool:
+    """The workflow scheduled activity ``name`` more than once (its code asked again)."""
+    scheduled = 0
+    async for event in handle.fetch_history_events():
+        if (event.HasField("activity_task_scheduled_event_attributes")
+                and event.activity_task_scheduled_event_attributes.activity_type.name == name):  # fmt: skip
+            scheduled += 1
+            if scheduled > 1:
+                return True
+    return False
 
 
 def activity_names(objects) -> list[str]:

@@ -39,9 +39,13 @@ What the README teaches, and what proves it:
 | B4: nothing flagged when every undo worked        | booked, cancel_during_car (both),            | "every undo worked, yet the trip was flagged"       |
 |                                                   | cancel_while_compensating                    |                                                     |
 | A2: a refusal is final, not retried               | refund_refused_*                             | "retried without end for a refusal", "tried N times"|
-| intro: an outage passes if you retry it (UNDO     | cancel_during_car (cancel_hotel fails once), | "runs with a retry policy that gives up"; an outage |
-|        never gives up; only a refusal is final)   | refund_refused_* (cancel_car fails once),    | made final in activities.py: "its failure was final:|
-|                                                   | cancel_while_compensating (refund once)      | it was never retried"                               |
+| intro: an outage passes if you retry it (UNDO     | cancel_during_car (cancel_hotel's outage),   | "failed N time(s) while its service was briefly     |
+|        never gives up; only a refusal is final)   | refund_refused_* (cancel_car's outage),      | down, and its retry policy allows N attempts"; an   |
+|        ... by its policy, or by the workflow      | cancel_while_compensating (the refund's): an | outage made final in activities.py: "its failure    |
+|        asking again (a loop around the call)      | outage as long as the undo's own retries     | was final: it was never retried"; only a time budget|
+|                                                   | (observe.outlast), so one that may give up   | outage calls cannot outlast: "runs with a retry     |
+|                                                   | does, unless the workflow asks again         | policy that gives up"                               |
+| A2: ... nor asked for again by the workflow       | refund_refused_*                             | "your workflow asked for it again and again"        |
 | undos newest first, one after another; zero       | every scenario                               | "expected cancel_car → cancel_hotel → cancel_flight"|
 |   orphans                                         |                                              | "the undos ran all at once", the audit's orphans    |
 | the Itinerary names the trip's bookings           | booked (expect_itinerary_matches)            | "the workflow returned flight_reservation=..."      |
@@ -68,6 +72,7 @@ from temporalio.exceptions import ActivityError
 from workbook import world
 from workbook.checks import CheckFailed, CodeError, Outcome, Suite, arrow, expect, expect_no_orphans, expect_trip_booked
 from workbook.checks import ex06_lab
+from workbook.checks.observe import OUTLAST_AT_MOST, outlast
 from workbook.checks.saga import BUSINESS_ERRORS, OUTAGES, WORLD_OPERATION, _activity_bug
 from workbook.source import _parents, call_lines, catches, handlers_around, parse, unawaited_activity_calls
 
@@ -100,20 +105,19 @@ def _undos(outcome: Outcome, lab, expected: list[str], why: str, refused: tuple[
     """Every undo in ``expected`` ran, newest first, and each finished; an outage is
     retried, not given up on (those in ``refused`` may fail: their desk refused)."""
     undos = [r for r in outcome.timeline.runs if r.compensation]
+    # An undo whose own retries gave up, and that the workflow then asked for again (a loop
+    # around the call), is one undo that kept trying: judge the last time it was asked.
+    again = [r for n, r in enumerate(undos)
+             if r.outcome in ("failed", "timed out") and any(later.name == r.name for later in undos[n + 1:])]  # fmt: skip
+    undos = [r for r in undos if r not in again]
     ran = [r.name for r in undos]
     if not undos:
         unawaited = unawaited_activity_calls(lab.source)
         if unawaited:
             raise CheckFailed(f"no compensation ran {why}: the call on workflow.py line "
                               f"{', '.join(map(str, unawaited))} is not awaited.")  # fmt: skip
+    _none_gave_up(outcome, refused)
     for run in undos:
-        if run.name not in refused and run.outcome in ("failed", "timed out"):
-            _outage_made_final(run)
-            limit = f"its retry policy allows {run.max_attempts} attempts" if run.max_attempts else "it gave up"
-            raise CheckFailed(
-                f"{run.name} failed {run.attempts} time(s) while its service was briefly down, and "
-                f"{limit}: an undo must retry an outage until it passes (UNDO, without maximum_attempts)."
-            )
         if run.outcome in ("running", "cancelled"):
             raise CheckFailed(f"{run.name} started, but did not finish: `await` each undo, and shield "
                               "the undos from the cancel (asyncio.shield).")  # fmt: skip
@@ -123,8 +127,12 @@ def _undos(outcome: Outcome, lab, expected: list[str], why: str, refused: tuple[
             f"{why}, the compensations ran {arrow(ran)}; expected {arrow(expected)}. "
             f"{arrow(missing)} never ran, so {outcome.describe_orphans() or 'work'} was left behind."
         )
-    capped = [r for r in undos if r.bounded]
-    if capped:
+    # Each scenario's outage outlasts an undo's own retry policy (observe.outlast): an undo
+    # that gives up fails above, unless the workflow asks again. Only what no outage reached
+    # (a time budget, another undo's policy) is judged from the policy, and only when the
+    # workflow was not seen asking again.
+    capped = [r for r in undos if r.bounded and not 0 < r.max_attempts <= OUTLAST_AT_MOST]
+    if capped and not again:
         raise CheckFailed(
             f"{capped[0].name} runs with a retry policy that gives up (at most {capped[0].max_attempts or 'a time budget of'} "
             "attempts): a longer outage would stop it. An undo must retry an outage until it passes "
@@ -137,6 +145,23 @@ def _undos(outcome: Outcome, lab, expected: list[str], why: str, refused: tuple[
             not before.closed_event or after.scheduled_event > before.closed_event,
             f"{why}, {after.name} started before {before.name} had finished: the undos ran all at once. "
             "Run them one after another, newest first (await each before starting the next).",
+        )
+
+
+def _none_gave_up(outcome: Outcome, refused: tuple[str, ...] = ()) -> None:
+    """No undo (but those in ``refused``, whose desk refused) failed for good on an outage and
+    was left so: one that the workflow asked for again afterwards kept trying."""
+    undos = [r for r in outcome.timeline.runs if r.compensation]
+    for n, run in enumerate(undos):
+        if run.name in refused or run.outcome not in ("failed", "timed out"):
+            continue
+        if any(later.name == run.name for later in undos[n + 1:]):
+            continue
+        _outage_made_final(run)
+        limit = f"its retry policy allows {run.max_attempts} attempts" if run.max_attempts else "it gave up"
+        raise CheckFailed(
+            f"{run.name} failed {run.attempts} time(s) while its service was briefly down, and "
+            f"{limit}: an undo must retry an outage until it passes (UNDO, without maximum_attempts)."
         )
 
 
@@ -276,7 +301,7 @@ async def cancel_during_car(lab):
     # as asyncio.CancelledError (ex06_lab).
     slow, landing = lab.trip(), lab.trip()
     world.inject("book_car", "slow", scope=slow.trip_id)
-    world.inject(WORLD_OPERATION["cancel_hotel"], "fail", times=1, scope=slow.trip_id)
+    outlast(slow.trip_id, "cancel_hotel", WORLD_OPERATION["cancel_hotel"])
     (during, _), (as_it_lands, _) = await asyncio.gather(
         _plain(lab.book(slow, cancel_during="book_car")),
         ex06_lab.book(lab, landing, held=("book_car",), cancel_at="book_car", as_it_lands=True),
@@ -296,7 +321,7 @@ async def cancel_while_compensating(lab):
     # The bank is briefly down when the refund is asked for: an outage, retried until it passes.
     trip = lab.trip()
     world.inject("confirm_trip", "refuse", message=CONFIRM_FAILS, scope=trip.trip_id)
-    world.inject(WORLD_OPERATION["refund_payment"], "fail", times=1, scope=trip.trip_id)
+    outlast(trip.trip_id, "refund_payment", WORLD_OPERATION["refund_payment"])
     try:
         outcome, _ = await ex06_lab.book(lab, trip, held=("cancel_hotel",), cancel_at="cancel_hotel")
     except CodeError as err:
@@ -319,6 +344,7 @@ async def cancel_while_compensating(lab):
     for run in outcome.timeline.runs:
         if run.compensation:
             _outage_made_final(run)
+    _none_gave_up(outcome)  # an undo that gave up on its outage is no undo the cancel stopped
     finished = {r.name for r in outcome.timeline.runs if r.compensation and r.outcome == "completed"}
     unfinished = [name for name in ALL_UNDOS if name not in finished]
     if unfinished and any(r.compensation for r in outcome.timeline.runs):
@@ -372,7 +398,7 @@ async def _refund_refused(lab, trip=None, refused: dict[str, str] | None = None)
     if refused:
         outcome, raised = await ex06_lab.book(lab, trip, refused=refused, endless_after=ENDLESS_AFTER)
     else:
-        world.inject(WORLD_OPERATION["cancel_car"], "fail", times=1, scope=trip.trip_id)
+        outlast(trip.trip_id, "cancel_car", WORLD_OPERATION["cancel_car"])
         outcome = await lab.book(trip, endless_after=ENDLESS_AFTER)
         raised = None
         if not outcome.endless:
@@ -381,6 +407,14 @@ async def _refund_refused(lab, trip=None, refused: dict[str, str] | None = None)
             except WorkflowFailureError as failure:
                 raised = failure
     _bugs(outcome, lab)
+    asked = [r for r in outcome.timeline.runs if r.name == outcome.endless]
+    if outcome.endless and len(asked) > 1:
+        raise CheckFailed(
+            f"{outcome.endless} was refused for good ({REFUSED}), and your workflow asked for it again "
+            f"and again ({len(asked)} times, each refused): a refusal is final, no retry can change it, and "
+            "the other undos wait forever. When an undo fails with a non-retryable error, note it and go "
+            "on to the next undo; asking again is for outages, and the retry policy does that."
+        )
     if outcome.endless:
         raise CheckFailed(
             f"{outcome.endless} was retried without end for a refusal ({REFUSED}): the bank refused "
@@ -400,6 +434,7 @@ def _others_ran(outcome: Outcome, lab, raised, expected: list[str], refused: tup
         f"refund_payment was tried {outcome.tries(refund[0])} times for a refusal ({REFUSED}): a refusal "
         "is final. Raise business errors as ApplicationError(..., non_retryable=True).",
     )
+    _none_gave_up(outcome, refused)  # one that gave up on an outage did run: say so, not 'never ran'
     ran = [r.name for r in outcome.timeline.runs if r.compensation and r.outcome == "completed"]
     missing = [name for name in expected if name not in ran and name not in refused]
     if missing:

@@ -70,6 +70,11 @@ class Plan:
     # type, or the exception's class name), in order: history keeps only the last failure,
     # and an attempt lost to a timeout on a loaded machine is not one the check injected.
     raised: dict[str, list[str]] = field(default_factory=dict)
+    # activity: the world operation whose outage it meets the first time it runs, lasting as
+    # many calls as that run's retry policy allows attempts (once when it has no limit, at
+    # most OUTLAST_AT_MOST): an undo whose own retries give up shows whether the workflow
+    # asks for it again. See outlast().
+    outlast: dict[str, str] = field(default_factory=dict)
 
     def release(self, *names: str) -> None:
         for name in names or list(self.held):
@@ -85,6 +90,15 @@ class Plan:
 
 
 PLANS: dict[str, Plan] = {}
+OUTLAST_AT_MOST = 5  # calls: an outage longer than this is judged from the retry policy alone
+
+
+def outlast(workflow_id: str, activity_name: str, operation: str) -> None:
+    """The first run of ``activity_name`` in workflow ``workflow_id`` meets an outage of
+    ``operation`` that outlasts its own retry policy: so an undo that may give up (a
+    maximum_attempts) does, and the check sees by behaviour whether the workflow asks for it
+    again until it works, or leaves it undone. One with no limit meets a one-call outage."""
+    plan_for(workflow_id).outlast[activity_name] = operation
 
 
 def plan_for(workflow_id: str) -> Plan:
@@ -127,6 +141,11 @@ class _Activity(ActivityInboundInterceptor):
         if released is not None:
             landing = plan.landing.setdefault(name, asyncio.Event())
             landing.clear()
+        operation = plan.outlast.pop(name, None)
+        if operation is not None and info.attempt == 1:  # the first run of it: its outage begins
+            allowed = info.retry_policy.maximum_attempts if info.retry_policy else 0
+            calls = allowed if 0 < allowed <= OUTLAST_AT_MOST else 1
+            _world.inject(operation, "fail", times=calls, scope=info.workflow_id)
         try:
             if released is not None:
                 await released.wait()
