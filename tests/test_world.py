@@ -325,6 +325,52 @@ def test_threads_repeating_one_key_book_once(world):
     assert world.available("flight", "TW101") == 39
 
 
+def test_a_thread_waits_its_turn_to_write_while_another_thread_writes(world, monkeypatch):
+    """The threads of one process take turns at the world's writer lock, not in SQLite's
+    busy handler (which sleeps up to 100 ms between tries while the file may sit unlocked:
+    under 32 threads a call waited seconds). Here SQLite is told not to wait at all, so
+    a second thread that met the file locked would fail 'database is locked'."""
+    from workbook.world import store
+
+    opened = store._open
+
+    def impatient(path):
+        conn = opened(path)
+        conn.execute("PRAGMA busy_timeout = 0")
+        return conn
+
+    class Watched:  # the writer lock, telling when another thread asks for it
+        def __init__(self):
+            self.lock, self.asked, self.mine = threading.RLock(), threading.Event(), threading.get_ident()
+
+        def acquire(self, *args, **kwargs):
+            if threading.get_ident() != self.mine:
+                self.asked.set()
+            return self.lock.acquire(*args, **kwargs)
+
+        def release(self):
+            self.lock.release()
+
+    monkeypatch.setattr(store, "_open", impatient)  # for the second thread's own connection
+    monkeypatch.setattr(store, "_writer", Watched(), raising=False)
+    outcome = []
+
+    def book():
+        try:
+            outcome.append(world.book_flight("t2", "TW101", key="t2:flight").id)
+        except Exception as error:  # pragma: no cover - reported below
+            outcome.append(repr(error))
+
+    second = threading.Thread(target=book)
+    with store._transaction() as conn:  # this thread is writing
+        conn.execute("UPDATE flights SET seats = seats - 1 WHERE flight = 'TW101'")
+        second.start()
+        assert store._writer.asked.wait(10), f"the second thread did not wait its turn: {outcome}"
+    second.join(30)
+    assert outcome == ["FL-0001"]
+    assert world.available("flight", "TW101") == 38
+
+
 def test_world_path_follows_the_environment(world, tmp_path):
     assert world.db_path() == tmp_path / "world.db"
     assert sys.modules["workbook.world"] is world
