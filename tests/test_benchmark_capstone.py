@@ -51,3 +51,14 @@ def test_a_missed_target_is_reported_and_fails():
         assert modules.benchmark.report(runs, args) == (False, False)
         args.min_noop_ratio = 0.4
         assert modules.benchmark.report(runs, args) == (True, False)
+
+
+def test_runs_of_one_kind_judge_no_ratio(capsys):
+    """--kinds saga: the saga's figures, and no ratio to a yardstick that did not run."""
+    with loaded(SOLUTIONS, MODULES) as modules:
+        runs = [modules.benchmark.Run("saga", 5000, 500.0, 300, 900)]
+        args = argparse.Namespace(bookings=1000, concurrency=1000, rounds=1, growth="5000", min_ratio=0.9,
+                                  min_noop_ratio=0.8, max_seconds=40.0)  # fmt: skip
+        assert modules.benchmark.report(runs, args) == (True, True)  # nothing judged, nothing missed
+        assert modules.benchmark.ratios(runs, 5000) == "5000 bookings: no ratio (it takes a saga run and a yardstick run)"
+    assert "saga/plain" not in capsys.readouterr().out
