@@ -728,3 +728,40 @@ def test_run_waits_out_an_outage_retried_on_purpose(clone, env, dev_server, worl
     output = done.stdout + done.stderr
     assert done.returncode == 0 and "car booked by the primary desk, tickets TK-0001" in output, output
     assert "Stopped trip-12" not in output and "non-retryable" not in output, output
+
+
+async def test_a_cause_seen_lately_keeps_the_vague_guess_back(monkeypatch):
+    """The starter guesses 'is the worker running?' only after VAGUE_AFTER with no visible
+    cause in a row. A long outage, said for 30 s, then one look between the activity's
+    completion and the workflow's next task (nothing pending): no guess (13's "courier
+    slow" got one). The clock is the test's: each look is one second."""
+    from rich.console import Console
+
+    from workbook import report
+
+    clock, looks = [1000.0], []
+    monkeypatch.setattr(report, "WORKER_HINT_AFTER", 0.01)
+    monkeypatch.setattr(report, "RECHECK_EVERY", 0.01)
+    monkeypatch.setattr(report, "VAGUE_AFTER", 20.0)
+    monkeypatch.setattr(report, "time", type("Clock", (), {"monotonic": staticmethod(lambda: clock[0])}))
+    result = asyncio.get_running_loop().create_future()
+
+    async def diagnosis(handle, source="", in_process=False):
+        looks.append(1)
+        clock[0] += 1.0
+        if len(looks) <= 30:
+            return "outage", "hand_to_courier has failed 5 time(s) and Temporal keeps retrying it: down."
+        if len(looks) == 32:
+            result.set_result("fulfilled")
+        return None, None
+
+    async def not_at_work(handle):
+        return ""
+
+    monkeypatch.setattr(report, "_diagnosis", diagnosis)
+    monkeypatch.setattr(report, "_at_work", not_at_work)
+    handle = type("Handle", (), {"id": "order-13"})()
+    console = Console(record=True, width=200)
+    assert await report._wait_for_worker_elsewhere(handle, result, console, report.Mode()) == "fulfilled"
+    said = console.export_text()
+    assert "hand_to_courier has failed" in said and "is the worker running?" not in said, said

@@ -302,11 +302,17 @@ async def _wait_for_worker_elsewhere(handle, waiting, console: Console, mode: Mo
     """Keep waiting; say what is wrong after a while, and again whenever that changes
     (a restarted worker got past one mistake and met the next)."""
     done, _ = await asyncio.wait({waiting}, timeout=WORKER_HINT_AFTER)
-    said, started = None, time.monotonic() - WORKER_HINT_AFTER
+    # `seen`: when a cause was last visible. The vague guess waits for VAGUE_AFTER of no
+    # visible cause in a row, not since the start: a look that falls between an activity's
+    # completion and the workflow's next task sees nothing (13's "courier slow", 31 s of
+    # retries, was asked 'is the worker running?' as its sixth attempt got through).
+    said, seen = None, time.monotonic() - WORKER_HINT_AFTER
     while not done:
         kind, reason = await _diagnosis(handle, mode.source())
         reason = reason or await _at_work(handle)
-        if not reason and time.monotonic() - started < VAGUE_AFTER:
+        if reason:
+            seen = time.monotonic()
+        if not reason and time.monotonic() - seen < VAGUE_AFTER:
             # A worker polls and nothing is wrong that we can see: on a busy machine its
             # first workflow task can take seconds. Guessing now would send the student
             # looking for a worker that is running; the real cause, if any, shows soon.
