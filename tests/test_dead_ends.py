@@ -765,3 +765,25 @@ async def test_a_cause_seen_lately_keeps_the_vague_guess_back(monkeypatch):
     assert await report._wait_for_worker_elsewhere(handle, result, console, report.Mode()) == "fulfilled"
     said = console.export_text()
     assert "hand_to_courier has failed" in said and "is the worker running?" not in said, said
+
+
+@pytest.mark.parametrize("script", ["starter.py", "worker.py"])
+def test_a_syntax_error_in_shared_py_is_one_line_in_a_terminal(script, tmp_path, env):
+    """`python starter.py` (or worker.py) with a typo in shared.py says it as `check` and
+    `run` do, in one line, instead of Python's 7-line traceback (seen walking 02)."""
+    folder = copy_of("02", "solution", tmp_path)
+    edit(folder / "shared.py", 'CAR_TYPE = "economy"', 'CAR_TYPE = "economy')
+    done = subprocess.run([sys.executable, script], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+    output = (done.stdout + done.stderr).strip()
+    assert done.returncode == 1, output
+    assert output.startswith(f"Cannot run {script}: Python cannot read shared.py, line "), output
+    assert "Traceback" not in output and len(output.splitlines()) == 1, output
+
+
+def test_a_misspelt_import_is_one_line_and_names_the_line(tmp_path, env):
+    folder = copy_of("02", "solution", tmp_path)
+    edit(folder / "worker.py", "from activities import book_car,", "from activities import book_cars,")
+    done = subprocess.run([sys.executable, "worker.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+    output = (done.stdout + done.stderr).strip()
+    assert done.returncode == 1 and "Traceback" not in output, output
+    assert "cannot import name 'book_cars' from 'activities'" in output and "worker.py, line" in output, output

@@ -17,6 +17,45 @@ from workbook import terminal
 
 Main = Callable[[], Union[Awaitable[Union[int, None]], int, None]]
 
+# The errors a student's edit causes while a script imports its exercise's files (a
+# syntax error in shared.py, a misspelt import, a TODO that raises at import): said in one
+# line, as `check` and `run` say them, instead of Python's traceback. Every entry script
+# imports this module first, so the hook is in place before those files are read.
+CODE_ERRORS = (SyntaxError, ImportError, NameError, NotImplementedError)
+
+
+def _in_the_scripts_folder(err: BaseException, tb) -> bool:
+    """Did ``err`` come from a file beside the script being run (the exercise folder)? Not
+    when the script is the workbook's own (python -m workbook): its bugs keep a traceback."""
+    import traceback
+    from pathlib import Path
+
+    if not sys.argv or not sys.argv[0]:
+        return False
+    folder = Path(sys.argv[0]).resolve().parent
+    if folder == Path(__file__).resolve().parent:
+        return False
+    if isinstance(err, SyntaxError) and err.filename:
+        return Path(err.filename).resolve().parent == folder
+    frames = traceback.extract_tb(tb)
+    return bool(frames) and Path(frames[-1].filename).resolve().parent == folder
+
+
+def _one_line_for_code_errors(kind, err, tb) -> None:
+    if not (issubclass(kind, CODE_ERRORS) and _in_the_scripts_folder(err, tb)):
+        return sys.__excepthook__(kind, err, tb)
+    from pathlib import Path
+
+    from workbook.explain import explain_exception
+
+    terminal.console(stderr=True, highlight=False).print(
+        f"[bold red]Cannot run {Path(sys.argv[0]).name}:[/] {explain_exception(err, Path(sys.argv[0]).resolve().parent)}"
+    )
+
+
+if sys.excepthook is sys.__excepthook__:  # leave a debugger's or IPython's hook alone
+    sys.excepthook = _one_line_for_code_errors
+
 
 def exit_now(code: int) -> NoReturn:
     """Flush what we printed, then leave without running interpreter teardown."""

@@ -7,6 +7,8 @@ When a step fails, book_trip() must undo the steps that went through, newest fir
 
 from __future__ import annotations
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 import os
 
 from rich.console import Console
@@ -14,7 +16,6 @@ from rich.console import Console
 from shared import CRASH_AFTER_HOTEL, TRIP
 from workbook import world
 from workbook.audit import audit, dollars
-from workbook.entry import run_and_exit
 from workbook.trips import TripRequest, validate_setting, validate_trip
 
 console = Console(highlight=False)

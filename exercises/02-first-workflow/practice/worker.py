@@ -5,6 +5,8 @@ it asks the server for tasks on one task queue and runs them, but only the workf
 and activities it was given when it was created.
 """
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -12,7 +14,6 @@ from temporalio.worker import Worker
 
 from activities import book_car, book_flight, book_hotel, charge_payment, confirm_trip
 from shared import TASK_QUEUE
-from workbook.entry import run_and_exit
 from workbook.server import connect
 from workflow import BookTripWorkflow
 

@@ -5,12 +5,13 @@ a worker (python worker.py) does the work. Then it prints the result, the steps 
 Temporal recorded them, and the audit of the travel world.
 """
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from shared import TASK_QUEUE, TRIP, WORKFLOW_ID
 from workbook import world
-from workbook.entry import run_and_exit
 from workbook.report import follow
 from workbook.server import connect
 from workbook.trips import validate_trip

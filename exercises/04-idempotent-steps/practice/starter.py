@@ -1,11 +1,12 @@
 """The starter: asks Temporal to book the trip, then shows what happened."""
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from shared import LOST_HOTEL_REPLIES, TASK_QUEUE, TRIP, WORKFLOW_ID
 from workbook import world
-from workbook.entry import run_and_exit
 from workbook.report import follow
 from workbook.server import connect
 from workbook.trips import validate_count, validate_trip

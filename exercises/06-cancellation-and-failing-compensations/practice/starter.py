@@ -1,6 +1,8 @@
 """The starter: asks Temporal to book the trip, then shows what happened. With the
 failure switches on, it plays the customer who cancels, and the bank that will not refund."""
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 import asyncio
 
 from temporalio.client import Client, WorkflowHandle
@@ -8,7 +10,6 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from shared import CANCEL_DURING_CAR, REFUND_REFUSED, TASK_QUEUE, TRIP, WORKFLOW_ID
 from workbook import world
-from workbook.entry import run_and_exit
 from workbook.report import follow
 from workbook.server import connect
 from workbook.trips import validate_setting, validate_trip

@@ -1,12 +1,13 @@
 """The starter: asks Temporal to book the trip, then shows what happened. With the
 failure switch on, it plays a hotel desk that says no while the car desk still works."""
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from shared import HOTEL_FAILS_WHILE_CAR_BOOKS, TASK_QUEUE, TRIP, WORKFLOW_ID
 from workbook import world
-from workbook.entry import run_and_exit
 from workbook.report import follow
 from workbook.server import connect
 from workbook.trips import validate_setting, validate_trip

@@ -1,5 +1,7 @@
 """The worker: polls the task queue and runs the workflow and its activities."""
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -7,7 +9,6 @@ from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
 from shared import TASK_QUEUE
-from workbook.entry import run_and_exit
 from workbook.server import connect
 from workflow import BookTripWorkflow
 

@@ -2,6 +2,8 @@
 failure switch on, the trip cannot be confirmed, and the customer cancels it while the
 saga is still taking the car back."""
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 import asyncio
 
 from temporalio.client import Client, WorkflowHandle
@@ -9,7 +11,6 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from shared import CANCEL_WHILE_UNDOING, TASK_QUEUE, TRIP, WORKFLOW_ID
 from workbook import world
-from workbook.entry import run_and_exit
 from workbook.report import follow
 from workbook.server import connect
 from workbook.trips import validate_setting, validate_trip

@@ -6,6 +6,8 @@ history, not in this process. The new worker replays that history to rebuild the
 workflow, and goes on from the step that was cut short.
 """
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -15,7 +17,6 @@ from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
 from shared import TASK_QUEUE
-from workbook.entry import run_and_exit
 from workbook.server import connect
 from workflow import BookTripWorkflow
 

@@ -2,6 +2,8 @@
 failure switch on, the hotel desk is slow, and the starter tells you when to crash the
 worker and how: the trip must still be booked, each booking made once."""
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 import asyncio
 
 from temporalio.client import Client, WorkflowHandle
@@ -9,7 +11,6 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from shared import SLOW_HOTEL_SECONDS, TASK_QUEUE, TRIP, WORKFLOW_ID
 from workbook import world
-from workbook.entry import run_and_exit
 from workbook.report import follow
 from workbook.server import connect
 from workbook.trips import validate_count, validate_trip

@@ -1,6 +1,8 @@
 """The worker: polls the task queue and runs the saga, the upgrade requests and their
 activities."""
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -8,7 +10,6 @@ from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
 from shared import TASK_QUEUE
-from workbook.entry import run_and_exit
 from workbook.server import connect
 from workflow import BookTripWorkflow, UpgradeRoomWorkflow
 

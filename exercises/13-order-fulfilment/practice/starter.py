@@ -1,12 +1,13 @@
 """The starter: asks Temporal to fulfil the order, then shows what happened. The failure
 switch in shared.py (FAILURE) decides what goes wrong."""
 
+from workbook.entry import run_and_exit  # first: a typo in the files below is said in one line
+
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from shared import FAILURE, ORDER, TASK_QUEUE, WORKFLOW_ID, OrderLine
 from workbook import world
-from workbook.entry import run_and_exit
 from workbook.report import follow
 from workbook.server import connect
 from workbook.trips import TripError, validate_setting
