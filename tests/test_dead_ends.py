@@ -787,3 +787,23 @@ def test_a_misspelt_import_is_one_line_and_names_the_line(tmp_path, env):
     output = (done.stdout + done.stderr).strip()
     assert done.returncode == 1 and "Traceback" not in output, output
     assert "cannot import name 'book_cars' from 'activities'" in output and "worker.py, line" in output, output
+
+
+def test_run_stops_an_endless_retry_of_a_lasting_outage_with_advice_that_fits(clone, env, dev_server, world):
+    """05 with the email sent but AUX left without maximum_attempts, and the email service
+    down for good: `workbook run` stops waiting (it must not hang), says once per kind what
+    it sees (not a line per failed attempt), and its last word is to cap the retries, not
+    that 'this run goes on'."""
+    folder = clone / "exercises/05-critical-vs-auxiliary/solution"
+    text = (folder / "workflow.py").read_text()
+    aux = text.index("AUX = dict(")
+    end = text.index("maximum_attempts=3", aux)
+    (folder / "workflow.py").write_text(text[: end - 2] + text[end + len("maximum_attempts=3"):])
+    edit(folder / "shared.py", "EMAIL_SERVICE_DOWN = False", "EMAIL_SERVICE_DOWN = True")
+    done = workbook("run", "05", cwd=clone, env=env)  # WORKBOOK_PATIENCE=1: stops after 4 s of it
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    [stopped] = [line for line in output.splitlines() if line.startswith("Stopped trip-05:")]
+    assert "send_confirmation_email has failed" in stopped and "cap its retries with maximum_attempts" in stopped, output
+    assert "this run goes on" not in stopped, output
+    assert sum(line.startswith("Still waiting for trip-05:") for line in output.splitlines()) <= 2, output

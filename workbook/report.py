@@ -30,6 +30,12 @@ WORKER_HINT_AFTER = float(os.environ.get("WORKBOOK_PATIENCE", "5"))
 RECHECK_EVERY = min(2.0, WORKER_HINT_AFTER)  # seconds between later looks, once the first diagnosis is out
 VAGUE_AFTER = 4 * WORKER_HINT_AFTER  # seconds before a wait with no visible cause is called one
 ENDLESS_AFTER = 3  # failed attempts of a never-ending retry before a run in one process gives up
+OUTAGE_GOES_ON = " An outage ends by itself: "
+OUTAGE_STOPPED = (
+    " Its retry policy has no maximum_attempts, so it is retried for as long as the outage "
+    "lasts, and this command stopped waiting. If the step should give up (then be undone or "
+    "noted), cap its retries with maximum_attempts."
+)
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ async def _diagnosis(handle: WorkflowHandle, source: str = "", in_process: bool 
                     if pending.maximum_attempts == 0 else ""
                 )
                 return "outage-forever" if forever else "outage", (
-                    f"{retried} An outage ends by itself: this run goes on once "
+                    f"{retried}{OUTAGE_GOES_ON}this run goes on once "
                     f"{pending.activity_type.name} gets through.{endless}"
                 )
             return "retrying-forever" if forever else "retrying", (
@@ -366,7 +372,8 @@ async def _wait_in_process(handle, waiting, console: Console, mode: Mode):
         if kind in ("no-worker", "retrying", "retrying-forever", "outage", "outage-forever") and waited < WORKER_HINT_AFTER:
             continue
         if kind == "outage-forever" and waited >= VAGUE_AFTER:
-            kind = "retrying-forever"  # an outage this long, retried without end: stop, so run never hangs
+            # An outage this long, retried without end: stop, so that run never hangs.
+            kind, reason = "retrying-forever", reason.split(OUTAGE_GOES_ON)[0] + OUTAGE_STOPPED
         if kind in ("task", "nondeterminism", "activity-bug", "no-worker", "retrying-forever"):
             reason = reason.replace("python starter.py", mode.again)
             console.print(f"[bold red]Stopped {handle.id}:[/] {reason}")
@@ -376,9 +383,10 @@ async def _wait_in_process(handle, waiting, console: Console, mode: Mode):
                 f"workflow was terminated and nothing is left running. Fix it, then run {mode.again} again."
             )
             raise WorkflowStopped(reason)
-        if reason and reason != said:
+        news = re.sub(r"\d+", "#", reason or "")  # a retry count going up is not news
+        if reason and news != said:
             console.print(f"[yellow]Still waiting for {handle.id}:[/] {reason}")
-            said = reason
+            said = news
 
 
 async def _terminate(handle: WorkflowHandle, reason: str) -> None:
