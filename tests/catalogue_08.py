@@ -126,6 +126,18 @@ ANSWERS = [
     right("08", 'the trip flagged with str(err)', 'workflow.py', [('args=[trip, err.message]', 'args=[trip, str(err)]')]),
     right("08", 'in turn with an index loop, raising from a helper method', 'saga.py', [('            for undo, args in undos:\n                try:\n                    await self._run(undo, args)\n                except Exception as error:\n                    failures.append((undo, error))\n                    if not self.continue_with_error:\n                        break\n', '            i = 0\n            while i < len(undos):\n                undo, args = undos[i]\n                i += 1\n                try:\n                    await self._run(undo, args)\n                except Exception as error:\n                    failures.append((undo, error))\n                    if not self.continue_with_error:\n                        return self._fail(failures)\n'), ('    async def _run(', '    def _fail(self, failures):\n        raise SagaCompensationError(failures)\n\n    async def _run(')]),
     right("08", 'cancelled while undoing: polls with asyncio.sleep until the undos are done', 'saga.py', [('                await undoing  # cancelled while undoing: finish every undo, then end Canceled\n', '                while not undoing.done():\n                    await asyncio.sleep(0.1)\n')]),
+    # The helper asks an undo again itself after an outage its two attempts did not ride out,
+    # and stops at a refusal: one undo that keeps trying (a failed run, then a completed one).
+    right("08", "two attempts per undo, the helper asks again until it works or is refused", "saga.py", [
+        ("from temporalio.exceptions import ApplicationError\n", "from temporalio.exceptions import ActivityError, ApplicationError\n"),
+        ("        await workflow.execute_activity(undo, args=args, **self.undo_options)\n",
+         "        while True:\n            try:\n                return await workflow.execute_activity(undo, args=args, **self.undo_options)\n"
+         "            except ActivityError as err:\n"
+         "                if isinstance(err.cause, ApplicationError) and err.cause.non_retryable:\n                    raise\n"
+         "                await workflow.sleep(1)  # an outage: ask again, it passes\n"),
+        ("workflow.py", "UNDO = dict(\n    start_to_close_timeout=timedelta(seconds=10),\n    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1)),",
+         "UNDO = dict(\n    start_to_close_timeout=timedelta(seconds=10),\n    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2),"),
+    ]),
     wrong("08", "saga.py done, the trip not booked through it (as shipped)", "workflow.py", [(TRY_BLOCK, PRACTICE_STEPS)], "makes no `async with Saga(...)` block yet"),
     wrong("08", "the trip's last step outside the async with block", "workflow.py", [
         ("                await workflow.execute_activity(confirm_trip, trip, **STEP)\n        except SagaCompensationError",
