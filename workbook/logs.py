@@ -26,12 +26,7 @@ _installed = False
 def _world_error_names() -> set[str]:
     from workbook import world
 
-    names, todo = set(), [world.WorldError]
-    while todo:
-        cls = todo.pop()
-        names.add(cls.__name__)
-        todo.extend(cls.__subclasses__())
-    return names
+    return world.kinds_of(world.WorldError)
 
 
 def expected_failure(err: BaseException) -> tuple[str, bool] | None:

@@ -248,12 +248,7 @@ def _outages() -> set[str]:
     its kinds): errors that go away by themselves, which Temporal is right to retry."""
     from workbook import world
 
-    names, todo = set(), [world.ServiceUnavailable]
-    while todo:
-        cls = todo.pop()
-        names.add(cls.__name__)
-        todo.extend(cls.__subclasses__())
-    return names
+    return world.kinds_of(world.ServiceUnavailable)
 
 
 def _waiting_for(timestamp) -> float:

@@ -22,6 +22,7 @@ the modules: ``from workbook import world; world.book_flight(...)``.
 from __future__ import annotations
 
 from workbook.world.errors import (  # noqa: F401
+    kinds_of,
     WorldError,
     BookingError,
     NoAvailability,

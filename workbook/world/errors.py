@@ -38,3 +38,14 @@ class ServiceUnavailable(WorldError):
 
 class ReplyLost(ServiceUnavailable):
     """The work was done and committed, but the answer never reached the caller."""
+
+
+def kinds_of(error: type[WorldError]) -> set[str]:
+    """The names of ``error`` and of every kind of it: what an activity failure's type reads
+    when the world raised one of them (Temporal carries the class name, not the class)."""
+    names, todo = set(), [error]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
